@@ -1,0 +1,30 @@
+# The quick start: "make demo" runs the talk's comparison, "make test" the
+# tests. Everything else is for developers and releases.
+
+GO      ?= go
+# Asynchronous preemption off: the runtime then never sends itself SIGURG,
+# so initd can forward the SIGURGs it receives (see internal/forward).
+LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1
+BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+
+.PHONY: all build demo test lint bench behaviour release clean
+
+all: build
+
+build:
+	$(BUILD) -o bin/initd ./cmd/initd
+
+demo: build
+	cd examples && $(GO) run ./demo -initd ../bin/initd
+
+lint:
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	cd examples && $(GO) vet ./...
+
+test: lint
+	$(GO) test -race -count=1 ./...
+	cd examples && $(GO) test -count=1 -timeout 30m ./...
+
+clean:
+	rm -rf bin dist

@@ -1,0 +1,78 @@
+// Command initd is a minimal init for containers: it runs one command as
+// its child, forwards signals to it, reaps zombies and exits with the
+// child's status. See the README or "initd --help".
+package main
+
+import (
+	"os"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/initd/initd"
+	"github.com/initd/initd/internal/config"
+	"github.com/initd/initd/internal/supervisor"
+)
+
+func main() {
+	// Before anything opens a file, so nothing lands on fd 0, 1 or 2.
+	supervisor.StdioOpen()
+	// One P is all a single event loop needs. Setting it explicitly also
+	// keeps GOMAXPROCS from the environment (which belongs to the app) out
+	// of initd and stops the runtime's periodic cgroup re-reads.
+	runtime.GOMAXPROCS(1)
+
+	log := &supervisor.Log{}
+	cfg, err := config.Parse(os.Args[1:], os.Getenv)
+	if err != nil {
+		log.Error(err.Error())
+		log.Error("usage: initd [options] [--] command [args...]; see initd --help")
+		os.Exit(config.ExitUsage)
+	}
+	switch cfg.Action {
+	case config.Help:
+		os.Stdout.WriteString(config.Usage)
+		return
+	case config.Version:
+		os.Stdout.WriteString(initd.VersionLine() + "\n")
+		return
+	case config.License:
+		os.Stdout.WriteString(initd.License)
+		return
+	}
+	log.Verbosity = cfg.Verbosity
+
+	if cfg.Pdeath != 0 {
+		setPdeath(cfg.Pdeath, log)
+	}
+	code := supervisor.Run(&supervisor.Options{
+		Argv:        cfg.Command,
+		Env:         os.Environ(),
+		SingleChild: cfg.SingleChild,
+		Rules:       cfg.Rewrite,
+		Grace:       cfg.Grace,
+		KillAfter:   cfg.KillAfter,
+		Pause:       cfg.Pause,
+		WarnReap:    cfg.WarnReap,
+		ForwardURG:  initd.AsyncPreemptOff(os.Getenv("GODEBUG")),
+		Log:         log,
+	})
+	os.Exit(cfg.Remap.Apply(code))
+}
+
+// setPdeath asks the kernel to send sig to initd when its parent dies. The
+// setting belongs to the calling thread, so the main goroutine stays locked
+// to it for the life of the process. A parent that died before the prctl
+// is caught by comparing the parent pid afterwards.
+func setPdeath(sig syscall.Signal, log *supervisor.Log) {
+	runtime.LockOSThread()
+	ppid := os.Getppid()
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(sig), 0, 0, 0); err != nil {
+		log.Error("cannot set the parent-death signal: ", err.Error())
+		return
+	}
+	if os.Getppid() != ppid {
+		syscall.Kill(os.Getpid(), sig)
+	}
+}

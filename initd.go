@@ -1,0 +1,96 @@
+// Package initd holds what the initd binary says about itself: its version
+// and its license. The init lives in cmd/initd and the packages under
+// internal/, which follow a signal from the kernel to the child:
+//
+//	internal/config      command line and environment into a Config
+//	internal/forward     the signal table, rewrite rules, delivery to the child
+//	internal/reaper      wait4 loop, exit-status decoding, subreaper
+//	internal/supervisor  spawning the child and the one event loop
+package initd
+
+import (
+	_ "embed"
+	"runtime/debug"
+	"strconv"
+	"strings"
+)
+
+// License is the text printed by initd --license.
+//
+//go:embed LICENSE
+var License string
+
+// version and commit are stamped at release time with
+// -ldflags "-X github.com/initd/initd.version=... -X github.com/initd/initd.commit=...".
+var (
+	version = "0.1.0"
+	commit  = ""
+)
+
+// VersionLine is the line printed by initd --version, in the shape dockerd
+// parses for its docker-init ("tini version X - git.Y").
+func VersionLine() string {
+	c := commit
+	if c == "" {
+		c = vcsRevision()
+	}
+	return "initd version " + version + " - git." + c
+}
+
+// vcsRevision is the commit the go command stamped into a build from a Git
+// checkout; a build from a module download or a tarball has none.
+func vcsRevision() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "unknown"
+	}
+	if len(rev) > 7 {
+		rev = rev[:7]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
+}
+
+// AsyncPreemptOff reports whether the runtime was linked with asynchronous
+// preemption switched off (-X=runtime.godebugDefault=asyncpreemptoff=1) and
+// godebug, the GODEBUG of the environment, does not switch it back on. Only
+// then does the runtime never send itself SIGURG.
+func AsyncPreemptOff(godebug string) bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	linked := false
+	for _, s := range info.Settings {
+		if s.Key == "-ldflags" && strings.Contains(s.Value, "runtime.godebugDefault=asyncpreemptoff=1") {
+			linked = true
+		}
+	}
+	if !linked {
+		return false
+	}
+	// The runtime applies GODEBUG after the linked default; the last
+	// setting of a key wins.
+	for _, kv := range strings.Split(godebug, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(kv), "asyncpreemptoff="); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				linked = n != 0
+			}
+		}
+	}
+	return linked
+}

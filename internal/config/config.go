@@ -1,0 +1,418 @@
+// Package config turns initd's command line and environment into a Config.
+//
+// # Syntax
+//
+// Options are parsed getopt-style and stop at the first word that is not an
+// option, so "initd ./app -c x" passes "-c x" to the app; "--" ends the
+// options explicitly. Short options combine ("-vvv", "-sg") and take their
+// value attached or as the next word ("-rTERM:QUIT", "-r TERM:QUIT"); long
+// options take it after "=" or as the next word. Every option of tini and
+// dumb-init is accepted with its meaning, so initd can replace either.
+//
+// # Environment
+//
+// Variables configure images whose entrypoint cannot be edited. They are read
+// first and a flag always wins over its variable; for the repeatable options
+// (rewrite, remap) any flag replaces the whole list from the variable.
+// Unset and empty variables are the same. initd never modifies the
+// environment it passes to the child.
+//
+// # Errors
+//
+// Parse never exits and never prints. Every error names the option or
+// variable and the value that was wrong; cmd/initd reports it with the usage
+// hint and exits with ExitUsage.
+package config
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/initd/initd/internal/forward"
+)
+
+// Exit statuses of initd's own failures. The child's status passes through
+// unchanged, so these can collide with a child that exits with the same
+// code; they follow the shell's conventions so that the common cases read
+// naturally in "docker ps -a".
+const (
+	ExitUsage    = 2   // bad option, bad value, no command
+	ExitSetup    = 125 // initd could not set itself up or start the child
+	ExitNoExec   = 126 // the command was found but could not be executed
+	ExitNotFound = 127 // the command was not found
+)
+
+// DefaultGrace is how long leftovers get after the main child exits.
+const DefaultGrace = 5 * time.Second
+
+// Action is what the command line asks initd to do.
+type Action int
+
+const (
+	Run Action = iota
+	Help
+	Version
+	License
+)
+
+// Config is everything initd was asked to do.
+type Config struct {
+	Action  Action
+	Command []string // the child's argv; empty only with Pause
+
+	SingleChild bool          // signal the child only, not its process group
+	Rewrite     forward.Rules // signal rewrites applied before forwarding
+	Remap       Remap         // exit-status rewrites applied last
+	Grace       time.Duration // time leftovers get after the main child exits
+	KillAfter   time.Duration // SIGKILL this long after a forwarded terminating signal; 0 is off
+	Subreaper   bool          // -s: asked for explicitly (automatic when not PID 1)
+	Pdeath      syscall.Signal
+	Pause       bool
+	Verbosity   int
+	WarnReap    bool // -w: log every reaped zombie
+}
+
+// Remap rewrites exit statuses: From[i] becomes To[i].
+type Remap struct {
+	set [256]bool
+	to  [256]uint8
+}
+
+// Set makes status from be reported as to.
+func (r *Remap) Set(from, to uint8) { r.set[from], r.to[from] = true, to }
+
+// Apply returns the status to report for code.
+func (r *Remap) Apply(code int) int {
+	if code >= 0 && code < 256 && r.set[code] {
+		return int(r.to[code])
+	}
+	return code
+}
+
+// Usage is printed by --help and, in short, after a usage error.
+const Usage = `usage: initd [options] [--] command [args...]
+       initd --pause [options]
+
+Runs command as its only child, forwards signals to the child's process
+group, reaps every zombie and exits with the child's status (128+n when
+the child was killed by signal n).
+
+options:
+  -c, --single-child       forward signals to the child only, not its group
+  -g                       forward signals to the child's group (the default)
+  -r, --rewrite FROM:TO    rewrite signal FROM to TO before forwarding; TO of 0
+                           drops it; names (TERM, SIGRTMIN+3) or numbers;
+                           repeatable
+  -e, --remap-exit CODE[:TO]
+                           report exit status CODE as TO (default 0);
+                           repeatable
+  -t, --grace DURATION     after the main child exits, time the remaining
+                           processes get before SIGKILL (default 5s; 0 exits
+                           at once)
+  -k, --kill-after DURATION
+                           SIGKILL the child's group DURATION after a
+                           forwarded terminating signal if the child is
+                           still alive (default off)
+  -s, --subreaper          register as child subreaper (automatic when not
+                           PID 1)
+  -p, --pdeath SIGNAL      receive SIGNAL when initd's parent dies
+  -P, --pause              run no child: reap zombies, exit 0 on INT or TERM
+  -v, --verbose            more messages; repeat for more
+  -w, --warn-reap          log every zombie reaped
+  -V, --version            print the version
+  -h, --help               print this help
+  -l, --license            print the license
+
+environment (a flag wins over its variable):
+  INITD_SINGLE_CHILD, INITD_REWRITE (comma-separated), INITD_REMAP_EXIT
+  (comma-separated), INITD_GRACE, INITD_KILL_AFTER, INITD_VERBOSITY;
+  tini's TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP and
+  dumb-init's DUMB_INIT_SETSID=0 are honoured too.
+
+exit status: the child's; 126 command not executable; 127 command not
+found; 2 usage error; 125 initd could not start the child.
+`
+
+// An option is one entry of the option table. Long names are empty for
+// tini's flags that never had one.
+type option struct {
+	short rune
+	long  string
+	value bool // takes a value
+	apply func(c *Config, v string) error
+}
+
+func setFlag(f func(c *Config)) func(*Config, string) error {
+	return func(c *Config, _ string) error { f(c); return nil }
+}
+
+var options = []option{
+	{'c', "single-child", false, setFlag(func(c *Config) { c.SingleChild = true })},
+	{'g', "", false, setFlag(func(c *Config) { c.SingleChild = false })},
+	{'r', "rewrite", true, func(c *Config, v string) error { return addRewrite(&c.Rewrite, v) }},
+	{'e', "remap-exit", true, func(c *Config, v string) error { return addRemap(&c.Remap, v) }},
+	{'t', "grace", true, func(c *Config, v string) (err error) { c.Grace, err = ParseDuration(v); return }},
+	{'k', "kill-after", true, func(c *Config, v string) (err error) { c.KillAfter, err = ParseDuration(v); return }},
+	{'s', "subreaper", false, setFlag(func(c *Config) { c.Subreaper = true })},
+	{'p', "pdeath", true, func(c *Config, v string) (err error) { c.Pdeath, err = forward.Parse(v); return }},
+	{'P', "pause", false, setFlag(func(c *Config) { c.Pause = true })},
+	{'v', "verbose", false, setFlag(func(c *Config) { c.Verbosity++ })},
+	{'w', "warn-reap", false, setFlag(func(c *Config) { c.WarnReap = true })},
+	{'V', "version", false, setFlag(func(c *Config) { c.Action = Version })},
+	{'h', "help", false, setFlag(func(c *Config) { c.Action = Help })},
+	{'l', "license", false, setFlag(func(c *Config) { c.Action = License })},
+}
+
+// Parse reads the arguments after the program name and the environment
+// through getenv. It never has side effects.
+func Parse(args []string, getenv func(string) string) (*Config, error) {
+	c := &Config{Grace: DefaultGrace}
+	if err := c.fromEnv(getenv); err != nil {
+		return nil, err
+	}
+	// Flags replace, not extend, the lists that came from the environment.
+	var rewriteSeen, remapSeen bool
+
+	i := 0
+	for ; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break // first non-option word: the command starts here
+		}
+		var opt *option
+		var val string
+		var hasVal bool
+		if strings.HasPrefix(a, "--") {
+			name := a[2:]
+			if eq := strings.IndexByte(name, '='); eq >= 0 {
+				name, val, hasVal = name[:eq], name[eq+1:], true
+			}
+			opt = findLong(name)
+			if opt == nil {
+				return nil, errors.New("unknown option --" + name)
+			}
+			if !opt.value && hasVal {
+				return nil, errors.New("option --" + name + " takes no value")
+			}
+		} else {
+			// A group of short options; the first one that takes a value
+			// consumes the rest of the word or the next word.
+			for j := 1; j < len(a); j++ {
+				r := rune(a[j])
+				opt = findShort(r)
+				if opt == nil {
+					return nil, errors.New("unknown option -" + quoteRune(a[j:]))
+				}
+				if !opt.value {
+					if err := opt.apply(c, ""); err != nil {
+						return nil, err
+					}
+					opt = nil
+					continue
+				}
+				if j+1 < len(a) {
+					val, hasVal = a[j+1:], true
+				}
+				break
+			}
+			if opt == nil {
+				continue
+			}
+		}
+		if opt.value && !hasVal {
+			if i+1 >= len(args) {
+				return nil, errors.New("option " + optName(opt) + " needs a value")
+			}
+			i++
+			val = args[i]
+		}
+		if opt.short == 'r' && !rewriteSeen {
+			rewriteSeen, c.Rewrite = true, forward.Rules{}
+		}
+		if opt.short == 'e' && !remapSeen {
+			remapSeen, c.Remap = true, Remap{}
+		}
+		if err := opt.apply(c, val); err != nil {
+			return nil, errors.New(optName(opt) + ": " + err.Error())
+		}
+	}
+	c.Command = args[i:]
+
+	if c.Action != Run {
+		return c, nil
+	}
+	switch {
+	case c.Pause && len(c.Command) > 0:
+		return nil, errors.New("--pause runs no command, but one was given: " + strconv.Quote(c.Command[0]))
+	case c.Pause:
+	case len(c.Command) == 0:
+		return nil, errors.New("no command given")
+	case c.Command[0] == "":
+		return nil, errors.New("the command name is empty")
+	}
+	return c, nil
+}
+
+func (c *Config) fromEnv(getenv func(string) string) error {
+	type envVar struct {
+		name  string
+		apply func(v string) error
+	}
+	vars := []envVar{
+		{"INITD_SINGLE_CHILD", func(v string) (err error) { c.SingleChild, err = parseBool(v); return }},
+		{"DUMB_INIT_SETSID", func(v string) error {
+			// dumb-init's "do not start a new session" means signals go
+			// to the child alone.
+			setsid, err := parseBool(v)
+			if err == nil && !setsid {
+				c.SingleChild = true
+			}
+			return err
+		}},
+		{"TINI_KILL_PROCESS_GROUP", func(v string) error { c.SingleChild = false; return nil }},
+		{"INITD_REWRITE", func(v string) error { return eachItem(v, func(s string) error { return addRewrite(&c.Rewrite, s) }) }},
+		{"INITD_REMAP_EXIT", func(v string) error { return eachItem(v, func(s string) error { return addRemap(&c.Remap, s) }) }},
+		{"INITD_GRACE", func(v string) (err error) { c.Grace, err = ParseDuration(v); return }},
+		{"INITD_KILL_AFTER", func(v string) (err error) { c.KillAfter, err = ParseDuration(v); return }},
+		{"TINI_SUBREAPER", func(v string) error { c.Subreaper = true; return nil }},
+		{"TINI_VERBOSITY", func(v string) (err error) { c.Verbosity, err = parseVerbosity(v); return }},
+		{"INITD_VERBOSITY", func(v string) (err error) { c.Verbosity, err = parseVerbosity(v); return }},
+	}
+	for _, e := range vars {
+		if v := getenv(e.name); v != "" {
+			if err := e.apply(v); err != nil {
+				return errors.New(e.name + "=" + strconv.Quote(v) + ": " + err.Error())
+			}
+		}
+	}
+	return nil
+}
+
+func findLong(name string) *option {
+	for i := range options {
+		if options[i].long != "" && options[i].long == name {
+			return &options[i]
+		}
+	}
+	return nil
+}
+
+func findShort(r rune) *option {
+	for i := range options {
+		if options[i].short == r {
+			return &options[i]
+		}
+	}
+	return nil
+}
+
+func optName(o *option) string {
+	if o.long != "" {
+		return "--" + o.long
+	}
+	return "-" + string(o.short)
+}
+
+// quoteRune returns the first byte of s, quoted if it is not printable.
+func quoteRune(s string) string {
+	if c := s[0]; c > ' ' && c < 0x7f {
+		return s[:1]
+	}
+	return strconv.QuoteToASCII(s[:1])
+}
+
+func eachItem(list string, f func(string) error) error {
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			if err := f(s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func addRewrite(r *forward.Rules, v string) error {
+	from, to, ok := strings.Cut(v, ":")
+	if !ok {
+		return errors.New("want FROM:TO, got " + strconv.Quote(v))
+	}
+	f, err := forward.Parse(from)
+	if err != nil {
+		return err
+	}
+	var t syscall.Signal
+	if to != "0" {
+		if t, err = forward.Parse(to); err != nil {
+			return err
+		}
+	}
+	return r.Set(f, t)
+}
+
+func addRemap(r *Remap, v string) error {
+	from, to, hasTo := strings.Cut(v, ":")
+	f, err := parseStatus(from)
+	if err != nil {
+		return err
+	}
+	t := uint8(0)
+	if hasTo {
+		if t, err = parseStatus(to); err != nil {
+			return err
+		}
+	}
+	r.Set(f, t)
+	return nil
+}
+
+func parseStatus(s string) (uint8, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 255 {
+		return 0, errors.New("exit status " + strconv.Quote(s) + " is not a number from 0 to 255")
+	}
+	return uint8(n), nil
+}
+
+// ParseDuration accepts Go durations ("1.5s", "300ms") and plain numbers of
+// seconds ("10"), as docker stop -t does. Negative durations are refused.
+func ParseDuration(s string) (time.Duration, error) {
+	var d time.Duration
+	if n, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "xXpP_") {
+		if n < 0 || n > float64(1<<62)/float64(time.Second) || n != n {
+			return 0, errors.New("duration " + strconv.Quote(s) + " is out of range")
+		}
+		d = time.Duration(n * float64(time.Second))
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return 0, errors.New("duration " + strconv.Quote(s) + " is not a number of seconds or a duration such as 1.5s or 300ms")
+	}
+	if d < 0 {
+		return 0, errors.New("duration " + strconv.Quote(s) + " is negative")
+	}
+	return d, nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, errors.New("want 1 or 0, got " + strconv.Quote(s))
+}
+
+func parseVerbosity(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 10 {
+		return 0, errors.New("verbosity " + strconv.Quote(s) + " is not a number from 0 to 10")
+	}
+	return n, nil
+}

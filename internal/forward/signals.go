@@ -1,0 +1,180 @@
+// Package forward knows every Linux signal and delivers the forwardable ones
+// to the child or its process group.
+//
+// # Which signals are forwarded
+//
+// Every signal a Go program can receive is forwarded except:
+//
+//   - SIGCHLD, which means "reap now" and belongs to the reaper;
+//   - SIGTTIN and SIGTTOU, which are received and dropped: once the child's
+//     group owns the terminal, the kernel sends them to initd's own group,
+//     and forwarding them would stop the child;
+//   - SIGURG, unless the binary was built with asynchronous preemption
+//     switched off: the Go runtime sends itself SIGURG to preempt
+//     goroutines, and those are indistinguishable from real ones;
+//   - a SIGPIPE that initd caused itself by writing to a closed stderr
+//     (the supervisor drops it; see Supervisor in package supervisor).
+//
+// SIGKILL and SIGSTOP cannot be caught by anyone. SIGPROF and signals 32,
+// 33 and 34 (SIGRTMIN) are kept by the Go runtime and never reach a Go
+// program: initd cannot forward them, and 32 and 34 sent to initd when it
+// is not PID 1 kill it with the kernel's default action. SIGRTMIN+1 to
+// SIGRTMAX work.
+//
+// # Merging
+//
+// Repeats of one signal that arrive before initd has read the first merge
+// into one inside the kernel and the Go runtime, real-time signals
+// included. Different signals keep their order.
+//
+// # Faults
+//
+// SIGSEGV, SIGBUS, SIGFPE and SIGILL raised by a fault inside initd still
+// crash it; the same numbers sent with kill(2) are forwarded.
+package forward
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// NSig is one more than the largest signal number on Linux.
+const NSig = 65
+
+// Class says what initd does with a signal it receives.
+type Class uint8
+
+const (
+	Forwarded   Class = iota // delivered to the child
+	Reap                     // SIGCHLD: reap now
+	Dropped                  // received and discarded: SIGTTIN, SIGTTOU
+	Preempt                  // SIGURG: forwarded only when the runtime never sends it
+	Uncatchable              // SIGKILL, SIGSTOP
+	Runtime                  // kept by the Go runtime: SIGPROF, 32, 33, 34
+)
+
+var names = [32]string{
+	1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 5: "TRAP", 6: "ABRT", 7: "BUS",
+	8: "FPE", 9: "KILL", 10: "USR1", 11: "SEGV", 12: "USR2", 13: "PIPE",
+	14: "ALRM", 15: "TERM", 16: "STKFLT", 17: "CHLD", 18: "CONT", 19: "STOP",
+	20: "TSTP", 21: "TTIN", 22: "TTOU", 23: "URG", 24: "XCPU", 25: "XFSZ",
+	26: "VTALRM", 27: "PROF", 28: "WINCH", 29: "IO", 30: "PWR", 31: "SYS",
+}
+
+// Real-time signal numbers as glibc and the kernel's users see them; the
+// libc reserves 32 and 33, so SIGRTMIN is 34.
+const (
+	rtMin = 34
+	rtMax = 64
+)
+
+// ClassOf returns what initd does with sig.
+func ClassOf(sig syscall.Signal) Class {
+	switch sig {
+	case syscall.SIGCHLD:
+		return Reap
+	case syscall.SIGTTIN, syscall.SIGTTOU:
+		return Dropped
+	case syscall.SIGURG:
+		return Preempt
+	case syscall.SIGKILL, syscall.SIGSTOP:
+		return Uncatchable
+	case syscall.SIGPROF, 32, 33, rtMin:
+		return Runtime
+	}
+	return Forwarded
+}
+
+// Name returns the signal's name with the SIG prefix, such as "SIGTERM" or
+// "SIGRTMIN+3", or "signal N" for numbers outside 1 to 64.
+func Name(sig syscall.Signal) string {
+	n := int(sig)
+	switch {
+	case n > 0 && n < 32 && names[n] != "":
+		return "SIG" + names[n]
+	case n == rtMin:
+		return "SIGRTMIN"
+	case n == rtMax:
+		return "SIGRTMAX"
+	case n > rtMin && n <= (rtMin+rtMax)/2:
+		return "SIGRTMIN+" + strconv.Itoa(n-rtMin)
+	case n > (rtMin+rtMax)/2 && n < rtMax:
+		return "SIGRTMAX-" + strconv.Itoa(rtMax-n)
+	}
+	return "signal " + strconv.Itoa(n)
+}
+
+// Parse reads a signal given by number ("15"), by name with or without
+// the SIG prefix in any case ("TERM", "sigterm"), or as a real-time offset
+// ("RTMIN+3", "SIGRTMAX-1"). It accepts 1 to 64 only.
+func Parse(s string) (syscall.Signal, error) {
+	bad := func(why string) (syscall.Signal, error) {
+		return 0, errors.New("signal " + strconv.Quote(s) + " " + why)
+	}
+	if s == "" {
+		return bad("is empty")
+	}
+	if c := s[0]; c >= '0' && c <= '9' {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n >= NSig {
+			return bad("is not a signal number from 1 to 64")
+		}
+		return syscall.Signal(n), nil
+	}
+	u := strings.TrimPrefix(strings.ToUpper(s), "SIG")
+	for n, name := range names {
+		if name != "" && name == u {
+			return syscall.Signal(n), nil
+		}
+	}
+	// Common aliases from kill -l and other inits.
+	switch u {
+	case "IOT":
+		return syscall.SIGABRT, nil
+	case "POLL":
+		return syscall.SIGIO, nil
+	case "CLD":
+		return syscall.SIGCHLD, nil
+	}
+	base, off := 0, ""
+	switch {
+	case strings.HasPrefix(u, "RTMIN"):
+		base, off = rtMin, u[5:]
+	case strings.HasPrefix(u, "RTMAX"):
+		base, off = rtMax, u[5:]
+	default:
+		return bad("is not a known signal name")
+	}
+	n := base
+	if off != "" {
+		if len(off) < 2 || (off[0] != '+' && off[0] != '-') || off[1] < '0' || off[1] > '9' {
+			return bad("has a malformed real-time offset")
+		}
+		k, err := strconv.Atoi(off[1:])
+		if err != nil || k > rtMax-rtMin {
+			return bad("is outside SIGRTMIN to SIGRTMAX")
+		}
+		if off[0] == '+' {
+			n += k
+		} else {
+			n -= k
+		}
+	}
+	if n < rtMin || n > rtMax {
+		return bad("is outside SIGRTMIN to SIGRTMAX")
+	}
+	return syscall.Signal(n), nil
+}
+
+// Terminating reports whether sig is one a process is expected to shut down
+// on. Once initd has forwarded one of these it does not send its own SIGTERM
+// to the same processes, so that a trap never runs twice because of initd.
+func Terminating(sig syscall.Signal) bool {
+	switch sig {
+	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGKILL:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,273 @@
+// Package supervisor starts the child and runs initd's event loop: it
+// receives signals, forwards them, reaps zombies and decides when initd
+// exits.
+//
+// # One owner
+//
+// A single goroutine, the one that calls Run, does all waiting and all
+// signalling. Because it reaps and signals in turn, a pid it signals has not
+// been reaped, so it cannot have been reused; no locks are needed. Signals
+// arrive through os/signal on two channels: SIGCHLD on one of capacity 1 (a
+// pending value already means "reap", so a dropped duplicate loses
+// nothing) and every other signal on a large buffer.
+//
+// # Lifecycle
+//
+// Every signal is subscribed before the child is spawned, so a child that
+// exits at once is still reaped. When the main child exits and nothing else
+// is left, Run returns its status at once. When others are left (orphans,
+// daemons, the rest of the child's process group), they get SIGTERM, unless
+// a terminating signal was already forwarded to them, then Grace to finish,
+// then SIGKILL; Run returns the main child's status when the last is gone.
+// As PID 1 "others" are every process of the PID namespace; otherwise they
+// are the child's process group and initd's own children (orphans adopted
+// as a subreaper), never anything outside initd's tree.
+//
+// While idle, Run blocks in a select with no timers.
+package supervisor
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/initd/initd/internal/forward"
+	"github.com/initd/initd/internal/reaper"
+)
+
+// Options configure Run.
+type Options struct {
+	Argv        []string // the child's command; empty for Pause
+	Env         []string // the child's environment
+	SingleChild bool
+	Rules       forward.Rules
+	Grace       time.Duration
+	KillAfter   time.Duration
+	Pause       bool
+	WarnReap    bool
+	// ForwardURG is true when the Go runtime never sends SIGURG to itself,
+	// so that every SIGURG initd receives came from outside.
+	ForwardURG bool
+	Log        *Log
+}
+
+type supervisor struct {
+	*Options
+	self   int
+	pid1   bool
+	child  forward.Target
+	alive  bool // the main child has not been reaped
+	status int  // the main child's exit code, once reaped
+
+	termSent   bool // a terminating signal reached the child's whole group
+	killAfter  *time.Timer
+	grace      *time.Timer
+	leftovers  bool // the main child is gone, others are being waited for
+	killing    bool // grace is over: SIGKILL whatever is left
+	inheritFDs []int
+}
+
+// Run supervises the child until it and every other process initd is
+// responsible for are gone, and returns the exit code initd should report.
+// It returns early with an *ExecError's code if the child cannot start.
+func Run(o *Options) int {
+	s := &supervisor{Options: o, self: os.Getpid()}
+	s.pid1 = s.self == 1
+	if !s.pid1 {
+		if err := reaper.SetSubreaper(); err != nil {
+			s.Log.Error("cannot become a child subreaper, orphans will escape: ", err.Error())
+		}
+	}
+
+	chld := make(chan os.Signal, 1)
+	sigs := make(chan os.Signal, 512)
+	signal.Notify(chld, syscall.SIGCHLD)
+	for n := syscall.Signal(1); n < forward.NSig; n++ {
+		switch forward.ClassOf(n) {
+		case forward.Forwarded, forward.Dropped, forward.Preempt:
+			// A signal ignored when initd started (nohup, a background job)
+			// stays ignored, so the child inherits SIG_IGN; Notify would
+			// replace it with a handler that exec resets to the default.
+			if !signal.Ignored(n) {
+				signal.Notify(sigs, n)
+			}
+		}
+	}
+
+	if o.Pause {
+		return s.pause(chld, sigs)
+	}
+
+	s.inheritFDs = inheritedFDs()
+	pid, err := spawn(o.Argv, o.Env)
+	if err != nil {
+		e := err.(*ExecError)
+		s.Log.Error(e.Msg)
+		return e.Code
+	}
+	s.child = forward.Target{Pid: pid, Group: !o.SingleChild}
+	s.alive = true
+	s.Log.Info("started ", o.Argv[0], " as pid ", itoa(pid))
+	for _, fd := range s.inheritFDs {
+		syscall.Close(fd)
+	}
+	// Do not pin the mount the container was started in.
+	syscall.Chdir("/")
+
+	for {
+		var killAfterC, graceC <-chan time.Time
+		if s.killAfter != nil {
+			killAfterC = s.killAfter.C
+		}
+		if s.grace != nil {
+			graceC = s.grace.C
+		}
+		select {
+		case <-chld:
+			if done := s.reap(); done {
+				return s.status
+			}
+		case sig := <-sigs:
+			s.handle(sig.(syscall.Signal))
+		case <-killAfterC:
+			s.killAfter = nil
+			if s.alive {
+				s.Log.Info("child still alive after --kill-after, sending SIGKILL")
+				s.send(syscall.SIGKILL)
+			}
+		case <-graceC:
+			s.grace = nil
+			s.Log.Info("grace period over, sending SIGKILL to what is left")
+			s.killing = true
+			s.signalLeftovers(syscall.SIGKILL, false)
+		}
+	}
+}
+
+// reap collects exited children and reports whether Run is done.
+func (s *supervisor) reap() bool {
+	children := reaper.Reap(func(pid int, ws syscall.WaitStatus) {
+		if s.alive && pid == s.child.Pid {
+			s.alive, s.status = false, reaper.ExitCode(ws)
+			s.Log.Info("child exited with status ", itoa(s.status))
+			if s.killAfter != nil {
+				s.killAfter.Stop()
+				s.killAfter = nil
+			}
+			return
+		}
+		if s.WarnReap {
+			s.Log.Error("reaped zombie pid ", itoa(pid), " (status ", itoa(reaper.ExitCode(ws)), ")")
+		}
+	})
+	switch {
+	case s.alive:
+		return false
+	case !children:
+		return true
+	case s.killing:
+		// Orphans of the processes just killed were re-parented to initd
+		// after the last sweep.
+		s.signalLeftovers(syscall.SIGKILL, false)
+	case !s.leftovers:
+		s.leftovers = true
+		if s.Grace == 0 {
+			return true
+		}
+		s.Log.Info("child gone, giving the remaining processes ", s.Grace.String())
+		s.signalLeftovers(syscall.SIGTERM, s.termSent)
+		s.grace = time.NewTimer(s.Grace)
+	}
+	return false
+}
+
+// handle forwards or drops one received signal.
+func (s *supervisor) handle(sig syscall.Signal) {
+	switch forward.ClassOf(sig) {
+	case forward.Dropped:
+		s.Log.Debug("dropped ", signame(sig))
+		return
+	case forward.Preempt:
+		if !s.ForwardURG {
+			return // most likely the runtime's own preemption signal
+		}
+	}
+	if sig == syscall.SIGPIPE && s.Log.ownSIGPIPE() {
+		return // raised by initd's own write to a closed stderr
+	}
+	out, ok := s.Rules.Apply(sig)
+	if !ok {
+		s.Log.Debug("dropped ", signame(sig), " by rewrite rule")
+		return
+	}
+	if !s.alive {
+		// The main child is reaped; with --single-child its pid may be
+		// reused, so everything goes to the leftovers instead.
+		if s.leftovers && !s.killing {
+			s.signalLeftovers(out, false)
+		}
+		return
+	}
+	s.Log.Debug("forwarding ", signame(out))
+	s.send(out)
+	if forward.Terminating(out) {
+		s.termSent = s.termSent || s.child.Group
+		if s.KillAfter > 0 && s.killAfter == nil {
+			s.killAfter = time.NewTimer(s.KillAfter)
+		}
+	}
+}
+
+func (s *supervisor) send(sig syscall.Signal) {
+	if err := s.child.Send(sig); err != nil {
+		s.Log.Info("cannot send ", signame(sig), " to pid ", itoa(s.child.Pid), ": ", err.Error())
+	}
+}
+
+// signalLeftovers sends sig to everything initd is responsible for besides
+// the main child. skipGroup spares the child's process group, which already
+// received a terminating signal.
+func (s *supervisor) signalLeftovers(sig syscall.Signal, skipGroup bool) {
+	if s.pid1 && !skipGroup {
+		// kill(-1) from PID 1 reaches every other process of the namespace.
+		syscall.Kill(-1, sig)
+		return
+	}
+	if !s.pid1 && !skipGroup {
+		syscall.Kill(-s.child.Pid, sig)
+	}
+	ps, ok := processes(s.self)
+	if !ok {
+		return
+	}
+	for _, p := range ps {
+		if skipGroup && p.pgrp == s.child.Pid {
+			continue
+		}
+		// Outside a PID namespace of its own, initd touches only its own
+		// children: re-parented orphans, which cannot be reused while
+		// unreaped.
+		if s.pid1 || p.ppid == s.self {
+			syscall.Kill(p.pid, sig)
+		}
+	}
+}
+
+// pause is Run without a child: reap, and exit 0 on SIGINT or SIGTERM.
+func (s *supervisor) pause(chld, sigs chan os.Signal) int {
+	for {
+		select {
+		case <-chld:
+			reaper.Reap(func(pid int, ws syscall.WaitStatus) {
+				if s.WarnReap {
+					s.Log.Error("reaped zombie pid ", itoa(pid), " (status ", itoa(reaper.ExitCode(ws)), ")")
+				}
+			})
+		case sig := <-sigs:
+			if sig == syscall.SIGINT || sig == syscall.SIGTERM {
+				return 0
+			}
+		}
+	}
+}
