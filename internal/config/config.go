@@ -265,8 +265,8 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		name  string
 		apply func(v string) error
 	}
+	// The peers' variables come first so that initd's own win.
 	vars := []envVar{
-		{"INITD_SINGLE_CHILD", func(v string) (err error) { c.SingleChild, err = parseBool(v); return }},
 		{"DUMB_INIT_SETSID", func(v string) error {
 			// dumb-init's "do not start a new session" means signals go
 			// to the child alone.
@@ -277,12 +277,18 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 			return err
 		}},
 		{"TINI_KILL_PROCESS_GROUP", func(v string) error { c.SingleChild = false; return nil }},
+		{"TINI_SUBREAPER", func(v string) error { c.Subreaper = true; return nil }},
+		{"TINI_VERBOSITY", func(v string) (err error) {
+			// tini's default level is 1 (warnings), initd's is 0.
+			c.Verbosity, err = parseVerbosity(v)
+			c.Verbosity = max(c.Verbosity-1, 0)
+			return
+		}},
+		{"INITD_SINGLE_CHILD", func(v string) (err error) { c.SingleChild, err = parseBool(v); return }},
 		{"INITD_REWRITE", func(v string) error { return eachItem(v, func(s string) error { return addRewrite(&c.Rewrite, s) }) }},
 		{"INITD_REMAP_EXIT", func(v string) error { return eachItem(v, func(s string) error { return addRemap(&c.Remap, s) }) }},
 		{"INITD_GRACE", func(v string) (err error) { c.Grace, err = ParseDuration(v); return }},
 		{"INITD_KILL_AFTER", func(v string) (err error) { c.KillAfter, err = ParseDuration(v); return }},
-		{"TINI_SUBREAPER", func(v string) error { c.Subreaper = true; return nil }},
-		{"TINI_VERBOSITY", func(v string) (err error) { c.Verbosity, err = parseVerbosity(v); return }},
 		{"INITD_VERBOSITY", func(v string) (err error) { c.Verbosity, err = parseVerbosity(v); return }},
 	}
 	for _, e := range vars {

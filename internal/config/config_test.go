@@ -1,0 +1,255 @@
+package config
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestParseCommand(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		cmd  []string
+	}{
+		{[]string{"app"}, []string{"app"}},
+		{[]string{"--", "app", "-c", "x"}, []string{"app", "-c", "x"}},
+		{[]string{"app", "-c", "x"}, []string{"app", "-c", "x"}}, // stops at the first non-flag
+		{[]string{"-v", "app", "-v"}, []string{"app", "-v"}},
+		{[]string{"-s", "--", "--", "x"}, []string{"--", "x"}},
+		{[]string{"-", "x"}, []string{"-", "x"}}, // a lone dash is a word
+		{[]string{"-r", "TERM:QUIT", "app"}, []string{"app"}},
+		{[]string{"-rTERM:QUIT", "app"}, []string{"app"}},
+		{[]string{"--rewrite=TERM:QUIT", "app"}, []string{"app"}},
+		{[]string{"--rewrite", "TERM:QUIT", "app"}, []string{"app"}},
+		{[]string{"-vr", "TERM:QUIT", "app"}, []string{"app"}},
+		{[]string{"-t", "1s", "--", "app", "--grace"}, []string{"app", "--grace"}},
+	} {
+		c, err := Parse(tt.args, env())
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tt.args, err)
+			continue
+		}
+		if strings.Join(c.Command, "|") != strings.Join(tt.cmd, "|") {
+			t.Errorf("Parse(%q).Command = %q, want %q", tt.args, c.Command, tt.cmd)
+		}
+	}
+}
+
+func TestParseOptions(t *testing.T) {
+	c, err := Parse(strings.Fields("-cvvvw -s -e 143 -e 2:3 -t 2.5 -k 300ms -p SIGKILL -r TERM:QUIT -r USR1:0 -- app"), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.SingleChild || c.Verbosity != 3 || !c.WarnReap || !c.Subreaper {
+		t.Errorf("flags: %+v", c)
+	}
+	if c.Remap.Apply(143) != 0 || c.Remap.Apply(2) != 3 || c.Remap.Apply(1) != 1 {
+		t.Errorf("remap: 143->%d 2->%d 1->%d", c.Remap.Apply(143), c.Remap.Apply(2), c.Remap.Apply(1))
+	}
+	if c.Grace != 2500*time.Millisecond || c.KillAfter != 300*time.Millisecond {
+		t.Errorf("grace %v kill-after %v", c.Grace, c.KillAfter)
+	}
+	if c.Pdeath != syscall.SIGKILL {
+		t.Errorf("pdeath %d", c.Pdeath)
+	}
+	if s, ok := c.Rewrite.Apply(syscall.SIGTERM); !ok || s != syscall.SIGQUIT {
+		t.Errorf("rewrite TERM -> %d %v", s, ok)
+	}
+	if _, ok := c.Rewrite.Apply(syscall.SIGUSR1); ok {
+		t.Errorf("rewrite USR1:0 did not drop")
+	}
+
+	// -g after -c restores group forwarding, as in tini scripts.
+	if c, err := Parse([]string{"-c", "-g", "app"}, env()); err != nil || c.SingleChild {
+		t.Errorf("-c -g: %+v %v", c, err)
+	}
+	if c, err := Parse([]string{"app"}, env()); err != nil || c.Grace != DefaultGrace || c.KillAfter != 0 {
+		t.Errorf("defaults: %+v %v", c, err)
+	}
+}
+
+func TestParseActions(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want Action
+	}{
+		{[]string{"--version"}, Version},
+		{[]string{"-V"}, Version},
+		{[]string{"-h"}, Help},
+		{[]string{"--help"}, Help},
+		{[]string{"-l"}, License},
+		{[]string{"--license"}, License},
+		{[]string{"--pause"}, Run},
+	} {
+		c, err := Parse(tt.args, env())
+		if err != nil || c.Action != tt.want {
+			t.Errorf("Parse(%q) = %+v, %v; want action %d", tt.args, c, err, tt.want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string // part of the message
+	}{
+		{nil, "no command"},
+		{[]string{"--"}, "no command"},
+		{[]string{"-v"}, "no command"},
+		{[]string{""}, "empty"},
+		{[]string{"--", ""}, "empty"},
+		{[]string{"-x", "app"}, "unknown option -x"},
+		{[]string{"-vx", "app"}, "unknown option -x"},
+		{[]string{"--nope", "app"}, "unknown option --nope"},
+		{[]string{"--single-child=1", "app"}, "takes no value"},
+		{[]string{"-e"}, "needs a value"},
+		{[]string{"-e", "256", "app"}, `"256"`},
+		{[]string{"-e", "-1", "app"}, `"-1"`},
+		{[]string{"-e", "x", "app"}, `"x"`},
+		{[]string{"-e", "1:256", "app"}, `"256"`},
+		{[]string{"--rewrite", "TERM", "app"}, "FROM:TO"},
+		{[]string{"--rewrite", "NOPE:1", "app"}, `"NOPE"`},
+		{[]string{"--rewrite", "15:65", "app"}, `"65"`},
+		{[]string{"--rewrite", "KILL:TERM", "app"}, "SIGKILL"},
+		{[]string{"--rewrite", "CHLD:TERM", "app"}, "SIGCHLD"},
+		{[]string{"--grace", "-1s", "app"}, "negative"},
+		{[]string{"--grace", "-1", "app"}, "out of range"},
+		{[]string{"--grace", "5parsecs", "app"}, `"5parsecs"`},
+		{[]string{"--grace", "NaN", "app"}, `"NaN"`},
+		{[]string{"--kill-after", "1e300", "app"}, "out of range"},
+		{[]string{"-p", "SIGNOPE", "app"}, `"SIGNOPE"`},
+		{[]string{"--pause", "app"}, "--pause runs no command"},
+	} {
+		_, err := Parse(tt.args, env())
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Parse(%q) error = %v, want one containing %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	c, err := Parse([]string{"app"}, env(
+		"INITD_SINGLE_CHILD", "1",
+		"INITD_REWRITE", "TERM:QUIT, USR1:0",
+		"INITD_REMAP_EXIT", "143,1:2",
+		"INITD_GRACE", "3s",
+		"INITD_KILL_AFTER", "7",
+		"INITD_VERBOSITY", "2",
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.SingleChild || c.Grace != 3*time.Second || c.KillAfter != 7*time.Second || c.Verbosity != 2 {
+		t.Errorf("env: %+v", c)
+	}
+	if s, _ := c.Rewrite.Apply(syscall.SIGTERM); s != syscall.SIGQUIT {
+		t.Errorf("INITD_REWRITE TERM -> %d", s)
+	}
+	if c.Remap.Apply(143) != 0 || c.Remap.Apply(1) != 2 {
+		t.Errorf("INITD_REMAP_EXIT")
+	}
+
+	// A flag wins over its variable; a list flag replaces the whole list.
+	c, err = Parse([]string{"-g", "-t", "1s", "-r", "INT:HUP", "-e", "5", "app"}, env(
+		"INITD_SINGLE_CHILD", "1", "INITD_GRACE", "3s",
+		"INITD_REWRITE", "TERM:QUIT", "INITD_REMAP_EXIT", "143"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SingleChild || c.Grace != time.Second {
+		t.Errorf("flags did not win: %+v", c)
+	}
+	if s, _ := c.Rewrite.Apply(syscall.SIGTERM); s != syscall.SIGTERM {
+		t.Errorf("-r did not replace INITD_REWRITE")
+	}
+	if c.Remap.Apply(143) != 143 || c.Remap.Apply(5) != 0 {
+		t.Errorf("-e did not replace INITD_REMAP_EXIT")
+	}
+
+	// The peers' variables.
+	c, _ = Parse([]string{"app"}, env("DUMB_INIT_SETSID", "0", "TINI_SUBREAPER", "1", "TINI_VERBOSITY", "3"))
+	if !c.SingleChild || !c.Subreaper || c.Verbosity != 2 {
+		t.Errorf("peer variables: %+v", c)
+	}
+	c, _ = Parse([]string{"app"}, env("DUMB_INIT_SETSID", "0", "TINI_KILL_PROCESS_GROUP", "1"))
+	if c.SingleChild {
+		t.Errorf("TINI_KILL_PROCESS_GROUP did not select the group")
+	}
+	c, _ = Parse([]string{"app"}, env("INITD_SINGLE_CHILD", "1", "TINI_KILL_PROCESS_GROUP", "1"))
+	if !c.SingleChild {
+		t.Errorf("a peer's variable won over initd's own")
+	}
+}
+
+func TestEnvironmentErrors(t *testing.T) {
+	for _, kv := range [][2]string{
+		{"INITD_SINGLE_CHILD", "maybe"},
+		{"INITD_REWRITE", "TERM"},
+		{"INITD_REWRITE", "TERM:QUIT,NOPE:1"},
+		{"INITD_REMAP_EXIT", "256"},
+		{"INITD_GRACE", "-1s"},
+		{"INITD_KILL_AFTER", "soon"},
+		{"INITD_VERBOSITY", "loud"},
+		{"TINI_VERBOSITY", "-1"},
+		{"DUMB_INIT_SETSID", "2"},
+	} {
+		_, err := Parse([]string{"app"}, env(kv[0], kv[1]))
+		if err == nil || !strings.Contains(err.Error(), kv[0]) {
+			t.Errorf("%s=%q: error %v, want one naming the variable", kv[0], kv[1], err)
+		}
+	}
+}
+
+// Usage lists every option, so --help cannot fall behind the parser.
+func TestUsageListsEveryOption(t *testing.T) {
+	for _, o := range options {
+		if !strings.Contains(Usage, "-"+string(o.short)) {
+			t.Errorf("Usage lacks -%c", o.short)
+		}
+		if o.long != "" && !strings.Contains(Usage, "--"+o.long) {
+			t.Errorf("Usage lacks --%s", o.long)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"app", "-vvv\x00--\x00app", "-rTERM:QUIT\x00app", "--grace=1s\x00app",
+		"-e\x00256", "--pause", "-t\x00", "--rewrite\x0015:65\x00x", "-\x00x",
+	} {
+		f.Add(s, "")
+	}
+	f.Add("app", "TERM:QUIT,USR1:0")
+	f.Fuzz(func(t *testing.T, joined, rewriteEnv string) {
+		args := strings.Split(joined, "\x00")
+		c, err := Parse(args, env("INITD_REWRITE", rewriteEnv))
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error message")
+			}
+			return
+		}
+		if c.Action == Run && !c.Pause && (len(c.Command) == 0 || c.Command[0] == "") {
+			t.Fatalf("Parse(%q) accepted an empty command", args)
+		}
+		if c.Grace < 0 || c.KillAfter < 0 {
+			t.Fatalf("negative duration from %q", args)
+		}
+		// The command is always a suffix of the arguments, untouched.
+		if len(c.Command) > 0 {
+			tail := args[len(args)-len(c.Command):]
+			if strings.Join(tail, "\x00") != strings.Join(c.Command, "\x00") {
+				t.Fatalf("command %q is not the tail of %q", c.Command, args)
+			}
+		}
+	})
+}

@@ -1,0 +1,66 @@
+package reaper
+
+import (
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestExitCode(t *testing.T) {
+	for _, tt := range []struct {
+		ws   syscall.WaitStatus
+		want int
+	}{
+		{0 << 8, 0},
+		{1 << 8, 1},
+		{42 << 8, 42},
+		{255 << 8, 255},
+		{syscall.WaitStatus(syscall.SIGTERM), 143},
+		{syscall.WaitStatus(syscall.SIGKILL), 137},
+		{syscall.WaitStatus(syscall.SIGSEGV) | 0x80, 139}, // core dumped
+		{syscall.WaitStatus(64), 192},
+	} {
+		if got := ExitCode(tt.ws); got != tt.want {
+			t.Errorf("ExitCode(%#x) = %d, want %d", uint32(tt.ws), got, tt.want)
+		}
+	}
+}
+
+// Reap must collect every exited child, report each once, and then say
+// whether children remain, without blocking.
+func TestReap(t *testing.T) {
+	start := func(script string) int {
+		pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", script}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+		if err != nil {
+			t.Skipf("cannot start /bin/sh: %v", err)
+		}
+		return pid
+	}
+	want := map[int]int{start("exit 3"): 3, start("kill -TERM $$"): 143}
+	var ws syscall.WaitStatus
+	// Wait until both are zombies without reaping them.
+	for pid := range want {
+		var info unix.Siginfo
+		if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+			t.Fatalf("waitid: %v", err)
+		}
+	}
+	got := map[int]int{}
+	children := Reap(func(pid int, ws syscall.WaitStatus) { got[pid] = ExitCode(ws) })
+	if children {
+		t.Errorf("Reap reported children left, want none")
+	}
+	for pid, code := range want {
+		if got[pid] != code {
+			t.Errorf("pid %d: got %d, want %d (all: %v)", pid, got[pid], code, got)
+		}
+	}
+
+	// With a live child, Reap returns at once and reports it.
+	live := start("sleep 10")
+	defer func() { syscall.Kill(live, syscall.SIGKILL); syscall.Wait4(live, &ws, 0, nil) }()
+	if !Reap(func(pid int, _ syscall.WaitStatus) { t.Errorf("reaped live pid %d", pid) }) {
+		t.Errorf("Reap reported no children with one alive")
+	}
+}
