@@ -58,7 +58,7 @@ func TestReap(t *testing.T) {
 	}
 
 	// With a live child, Reap returns at once and reports it.
-	live := start("sleep 10")
+	live := start("exec sleep 10")
 	defer func() { syscall.Kill(live, syscall.SIGKILL); syscall.Wait4(live, &ws, 0, nil) }()
 	if !Reap(func(pid int, _ syscall.WaitStatus) { t.Errorf("reaped live pid %d", pid) }) {
 		t.Errorf("Reap reported no children with one alive")
