@@ -4,7 +4,7 @@
 GO      ?= go
 # Asynchronous preemption off: the runtime then never sends itself SIGURG,
 # so initd can forward the SIGURGs it receives (see internal/forward).
-LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1
+LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 -X=github.com/initd/initd.linkedGodebug=asyncpreemptoff=1
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 
 .PHONY: all build demo test lint bench behaviour release clean

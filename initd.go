@@ -65,32 +65,25 @@ func vcsRevision() string {
 	return rev
 }
 
+// linkedGodebug must be stamped with the same value as the runtime's
+// default GODEBUG (-X=runtime.godebugDefault=...): the runtime keeps its
+// copy private and a -trimpath build does not record its -ldflags.
+var linkedGodebug string
+
 // AsyncPreemptOff reports whether the runtime was linked with asynchronous
-// preemption switched off (-X=runtime.godebugDefault=asyncpreemptoff=1) and
-// godebug, the GODEBUG of the environment, does not switch it back on. Only
-// then does the runtime never send itself SIGURG.
+// preemption switched off and godebug, the GODEBUG of the environment, does
+// not switch it back on. Only then does the runtime never send itself
+// SIGURG, so that every SIGURG initd receives came from outside.
 func AsyncPreemptOff(godebug string) bool {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	linked := false
-	for _, s := range info.Settings {
-		if s.Key == "-ldflags" && strings.Contains(s.Value, "runtime.godebugDefault=asyncpreemptoff=1") {
-			linked = true
-		}
-	}
-	if !linked {
-		return false
-	}
-	// The runtime applies GODEBUG after the linked default; the last
-	// setting of a key wins.
-	for _, kv := range strings.Split(godebug, ",") {
+	off := false
+	// The runtime applies the linked default first, then GODEBUG; the
+	// last setting of a key wins.
+	for _, kv := range strings.Split(linkedGodebug+","+godebug, ",") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(kv), "asyncpreemptoff="); ok {
 			if n, err := strconv.Atoi(v); err == nil {
-				linked = n != 0
+				off = n != 0
 			}
 		}
 	}
-	return linked
+	return off
 }
