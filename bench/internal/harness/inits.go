@@ -1,0 +1,98 @@
+// Package harness is what the behaviour table and the benchmark share: the
+// inits under comparison, how each is started (plainly or as PID 1 of a new
+// PID namespace), the helper children the bench binaries impersonate, and
+// readers for the kernel's per-process accounting in /proc.
+package harness
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Init is one init under comparison, started the way its documentation
+// tells users to start it.
+type Init struct {
+	Name  string   // column heading, e.g. "tini -g"
+	Path  string   // absolute path of the binary; empty for Direct
+	Flags []string // put before "--" and the child's command
+	C     bool     // a C peer: ratios are taken against the best of these
+}
+
+// Direct is not an init: the child runs on its own. It is the limit every
+// init is measured against.
+var Direct = Init{Name: "direct"}
+
+// IsDirect reports whether i runs the child without an init.
+func (i Init) IsDirect() bool { return i.Path == "" }
+
+// Argv is the command line that runs child under i.
+func (i Init) Argv(child ...string) []string {
+	if i.IsDirect() {
+		return child
+	}
+	argv := append([]string{i.Path}, i.Flags...)
+	argv = append(argv, "--")
+	return append(argv, child...)
+}
+
+// Peers are the C inits from Debian's packages, in their default mode and
+// in their process-group mode where they have one. tini-static is the same
+// program as tini, linked statically; it matters for start-up cost only.
+func Peers() []Init {
+	all := []Init{
+		{Name: "tini", Path: "tini", C: true},
+		{Name: "tini -g", Path: "tini", Flags: []string{"-g"}, C: true},
+		{Name: "tini-static", Path: "tini-static", C: true},
+		{Name: "dumb-init", Path: "dumb-init", C: true},
+		{Name: "catatonit", Path: "catatonit", C: true},
+		{Name: "catatonit -g", Path: "catatonit", Flags: []string{"-g"}, C: true},
+	}
+	var found []Init
+	for _, i := range all {
+		if p, err := exec.LookPath(i.Path); err == nil {
+			i.Path = p
+			found = append(found, i)
+		}
+	}
+	return found
+}
+
+// BuildInitd builds cmd/initd the way the Makefile's build target does
+// (static, trimmed, stripped, asynchronous preemption off) into dir, so
+// that the bench measures the binary users get.
+func BuildInitd(dir string) (string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "initd")
+	cmd := exec.Command("go", "build", "-trimpath",
+		"-ldflags", "-s -w -X=runtime.godebugDefault=asyncpreemptoff=1",
+		"-o", out, "./cmd/initd")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", errors.New("building initd: " + err.Error() + "\n" + string(b))
+	}
+	return out, nil
+}
+
+// ModuleRoot is the directory of the main module's go.mod.
+func ModuleRoot() (string, error) {
+	b, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	mod := strings.TrimSpace(string(b))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("not inside the initd module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// InitdInit is initd as it is normally used: group forwarding is its
+// default, so it needs no flags.
+func InitdInit(path string) Init { return Init{Name: "initd", Path: path} }
