@@ -278,8 +278,8 @@ func TestSIGPIPE(t *testing.T) {
 func TestShellFormTrap(t *testing.T) {
 	script := filepath.Join(t.TempDir(), "trap.sh")
 	os.WriteFile(script, []byte(`#!/bin/sh
-echo "started $$"
 trap 'echo "Trapped: TERM"; sleep 1; echo "cleanup done"; exit 0' TERM
+echo "started $$"
 while :; do sleep 1 & wait $!; done
 `), 0o755)
 	p := start(t, pid1, "--", "/bin/sh", "-c", script)
