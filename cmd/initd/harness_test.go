@@ -342,6 +342,22 @@ func runHelper(_ string, args []string) {
 		fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
 		fmt.Printf("pgrp %d foreground %d %v\n", pgrp, fg, err)
 		os.Stdout.Sync()
+	case "leave-group":
+		// Start a grandchild in a group of its own, then move into that
+		// group, leaving the group initd signals empty.
+		cmd := exec.Command(os.Args[0], "-helper=record", "grandchild", "TERM")
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			fmt.Println("cannot start grandchild", err)
+			os.Exit(1)
+		}
+		if err := syscall.Setpgid(0, cmd.Process.Pid); err != nil {
+			fmt.Println("setpgid:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("moved %d\n", os.Getpid())
+		time.Sleep(time.Hour)
 	case "sigmask-exec":
 		// Start the rest of the command with SIGUSR1 blocked, as a
 		// caller that blocked it before exec would.
@@ -378,7 +394,11 @@ func record(args []string) {
 			fmt.Println(role, "cannot start", kid, err)
 		}
 	}
-	fmt.Printf("%s ready %d %d\n", role, os.Getpid(), syscall.Getpgrp())
+	fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	if err != nil {
+		fg = -1
+	}
+	fmt.Printf("%s ready %d %d %d\n", role, os.Getpid(), syscall.Getpgrp(), fg)
 	for s := range c {
 		sig := s.(syscall.Signal)
 		fmt.Printf("%s got %s\n", role, forward.Name(sig))

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -45,9 +46,11 @@ func TestReapRaces(t *testing.T) {
 // Leftovers that exit on SIGTERM finish their cleanup, and initd exits
 // right after them with the main child's status.
 func TestLeftoversFinishCleanup(t *testing.T) {
+	// The main child exits only once the leftover's trap is set.
+	flag := filepath.Join(t.TempDir(), "ready")
 	p := start(t, pid1, "--", "/bin/sh", "-c", `
-(trap 'echo "leftover cleaning"; sleep 0.5; echo "leftover done"; exit 0' TERM; echo leftover ready; while :; do sleep 1 & wait $!; done) &
-sleep 0.3; exit 7`)
+(trap 'echo "leftover cleaning"; sleep 0.5; echo "leftover done"; exit 0' TERM; echo leftover ready; : > "$1"; while :; do sleep 1 & wait $!; done) &
+while [ ! -e "$1" ]; do sleep 0.01; done; exit 7`, "sh", flag)
 	p.expect("leftover ready")
 	begin := time.Now()
 	got := p.wait(10 * time.Second)
@@ -67,7 +70,7 @@ sleep 0.3; exit 7`)
 // A leftover that ignores SIGTERM is SIGKILLed when --grace is over.
 func TestLeftoverKilledAtGrace(t *testing.T) {
 	p := start(t, pid1, "--grace", "500ms", "--", "/bin/sh", "-c", `
-(trap '' TERM; echo stubborn; sleep 30; echo "survived") &
+trap '' TERM; (echo stubborn; sleep 30; echo "survived") &
 sleep 0.2; exit 5`)
 	p.expect("stubborn")
 	if got := p.wait(10 * time.Second); got != 5 {
@@ -137,7 +140,7 @@ func TestIgnoredTermKeepsRunning(t *testing.T) {
 func TestSubreaper(t *testing.T) {
 	// The orphan ignores initd's SIGTERM to leftovers, and reads its
 	// real parent from /proc ($PPID in a subshell is the shell's).
-	p := start(t, runOpt{}, "--", "/bin/sh", "-c", `(trap '' TERM; sleep 0.3; exec /bin/sh -c 'read -r _ _ _ ppid _ < /proc/self/stat; echo "orphan parent $ppid"') & echo spawned; exit 6`)
+	p := start(t, runOpt{}, "--", "/bin/sh", "-c", `trap '' TERM; (sleep 0.3; exec /bin/sh -c 'read -r _ _ _ ppid _ < /proc/self/stat; echo "orphan parent $ppid"') & echo spawned; exit 6`)
 	p.expect("spawned")
 	line := p.expect("orphan parent")
 	if want := "orphan parent " + strconv.Itoa(p.Pid()); line != want {
