@@ -149,3 +149,14 @@ func TestLicenseIsEmbedded(t *testing.T) {
 		t.Errorf("License starts %q, want the MIT license", License[:min(len(License), 40)])
 	}
 }
+
+// Every release has its CHANGELOG entry, headed "## X - date".
+func TestChangelogHasThisVersion(t *testing.T) {
+	log, err := os.ReadFile("CHANGELOG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "\n## "+version+" - ") {
+		t.Errorf("CHANGELOG.md has no \"## %s - <date>\" entry", version)
+	}
+}

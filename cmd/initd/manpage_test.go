@@ -240,3 +240,30 @@ func manMissing(t *testing.T, why string) {
 	}
 	t.Skip(why)
 }
+
+// The page's header names the release; it must follow the version in
+// initd.go, which --version prints.
+func TestManPageVersionMatchesBinary(t *testing.T) {
+	out, err := exec.Command(initdBin, "--version").Output()
+	if err != nil {
+		t.Fatalf("initd --version: %v", err)
+	}
+	f := strings.Fields(string(out)) // initd version X - git.Y
+	if len(f) < 3 {
+		t.Fatalf("initd --version printed %q", out)
+	}
+	src, err := os.ReadFile(manPage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"initd ` + f[2] + `"`
+	for _, l := range strings.Split(string(src), "\n") {
+		if strings.HasPrefix(l, ".TH ") {
+			if !strings.Contains(l, want) {
+				t.Errorf("initd.1: %q does not name %s", l, want)
+			}
+			return
+		}
+	}
+	t.Error("initd.1 has no .TH line")
+}
