@@ -75,7 +75,8 @@ func main() {
 
 	table := Table(inits, rows, cells)
 	os.Stdout.WriteString(table)
-	if *out == "" {
+	toModule := *out == ""
+	if toModule {
 		root, err := harness.ModuleRoot()
 		if err != nil {
 			fatal(err)
@@ -84,6 +85,11 @@ func main() {
 	}
 	if err := os.WriteFile(*out, []byte(table), 0o644); err != nil {
 		fatal(err)
+	}
+	if toModule {
+		if err := harness.UpdateDoc("behaviour", table); err != nil {
+			fatal(err)
+		}
 	}
 }
 

@@ -190,6 +190,7 @@ func acker(fifo string) {
 		os.Exit(3)
 	}
 	b := []byte{'.'}
+	f.Write(b) // ready: the handler is in place
 	for s := range c {
 		if s == syscall.SIGTERM {
 			os.Exit(0)

@@ -96,3 +96,27 @@ func ModuleRoot() (string, error) {
 // InitdInit is initd as it is normally used: group forwarding is its
 // default, so it needs no flags.
 func InitdInit(path string) Init { return Init{Name: "initd", Path: path} }
+
+// UpdateDoc replaces what lies between the lines "<!-- NAME:begin -->" and
+// "<!-- NAME:end -->" in the module's docs/bench.md with text, so that the
+// page always shows the last run of the command. A page without the
+// markers is left alone.
+func UpdateDoc(name, text string) error {
+	root, err := ModuleRoot()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(root, "docs", "bench.md")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	begin, end := "<!-- "+name+":begin -->\n", "<!-- "+name+":end -->"
+	s := string(b)
+	i, j := strings.Index(s, begin), strings.Index(s, end)
+	if i < 0 || j < i {
+		return nil
+	}
+	s = s[:i+len(begin)] + "\n" + text + "\n" + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}

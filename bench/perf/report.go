@@ -1,0 +1,322 @@
+package main
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/initd/initd/bench/internal/harness"
+)
+
+// metricDef says how one metric is shown and judged.
+type metricDef struct {
+	Key, Label, Unit string
+	Scale            float64 // raw value / Scale = shown value
+	// Overhead metrics are judged by the init's cost beyond the direct run
+	// of the same run, not by the total.
+	Overhead bool
+	// Target: initd at most Ratio times the best C peer, or at most Abs
+	// (in shown units); zero for none.
+	Ratio, Abs float64
+	Chart      bool
+}
+
+var defs = []metricDef{
+	{Key: "startup", Label: "start-up + exit of `INIT -- /bin/true`", Unit: "ms", Scale: 1e6, Overhead: true, Ratio: 2.5, Chart: true},
+	{Key: "startup_pid1", Label: "the same as PID 1 of a new PID namespace", Unit: "ms", Scale: 1e6, Overhead: true, Ratio: 2.5, Chart: true},
+	{Key: "instr", Label: "instructions the init executes for `INIT -- /bin/true` (valgrind lackey)", Unit: "M", Scale: 1e6},
+	{Key: "rtt_p50", Label: "signal round trip p50 (one in flight)", Unit: "µs", Scale: 1e3, Overhead: true},
+	{Key: "rtt_p99", Label: "signal round trip p99", Unit: "µs", Scale: 1e3, Overhead: true},
+	{Key: "sig_cpu", Label: "init CPU per forwarded signal", Unit: "µs", Scale: 1e3, Ratio: 3, Chart: true},
+	{Key: "orphan_cpu", Label: "init CPU per reaped orphan (as PID 1)", Unit: "µs", Scale: 1e3, Ratio: 3, Chart: true},
+	{Key: "orphan_peak", Label: "peak unreaped orphans (sampled every 2 ms)", Unit: "", Scale: 1},
+	{Key: "orphan_wall", Label: "wall time to make and reap the orphans", Unit: "ms", Scale: 1e6},
+	{Key: "shutdown", Label: "shutdown: SIGTERM to PID 1 until it is gone", Unit: "ms", Scale: 1e6, Overhead: true, Ratio: 2, Chart: true},
+	{Key: "wakeups", Label: "idle wake-ups (context switches, all threads)", Unit: "/min", Scale: 1, Abs: 1, Chart: true},
+	{Key: "rss", Label: "idle RSS", Unit: "MiB", Scale: 1 << 20, Abs: 2, Chart: true},
+	{Key: "anon", Label: "idle anonymous RSS", Unit: "MiB", Scale: 1 << 20},
+	{Key: "pss", Label: "idle PSS", Unit: "MiB", Scale: 1 << 20},
+	{Key: "threads", Label: "threads", Unit: "", Scale: 1},
+	{Key: "size", Label: "binary size", Unit: "MB", Scale: 1e6, Abs: 1.5, Chart: true},
+}
+
+// Metric is one row of results, in shown units.
+type Metric struct {
+	Key, Label, Unit string
+	Overhead         bool
+	Runs             map[string][]float64 `json:"runs"`             // per-run values
+	Median           map[string]float64   `json:"median"`           // median of Runs
+	OverheadMedian   map[string]float64   `json:"overhead_median"`  // median of per-run (value - direct)
+	Noise            map[string]float64   `json:"noise"`            // (max-min)/median of Runs
+	BestC            string               `json:"best_c,omitempty"` // best C peer
+	Ratio            float64              `json:"ratio,omitempty"`  // initd / best C (of overheads where Overhead)
+	Target           string               `json:"target,omitempty"`
+	Met              *bool                `json:"met,omitempty"`
+}
+
+type report struct {
+	Date        string
+	Command     string
+	Machine     machine
+	Config      config
+	Subjects    []subject
+	IdleWindowS float64
+	Metrics     []*Metric
+	raw         map[string]map[string][]float64
+	names       []string
+}
+
+type subject struct {
+	Name, Argv string
+	C          bool
+}
+
+func newReport(cfg config, subjects []harness.Init) *report {
+	cmd := "go run ./bench/perf"
+	if cfg.Quick {
+		cmd += " -quick"
+	}
+	r := &report{
+		Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Command: cmd,
+		Machine: describe(), Config: cfg, raw: map[string]map[string][]float64{},
+	}
+	for _, s := range subjects {
+		argv := "CHILD"
+		if !s.IsDirect() {
+			argv = strings.Join(append([]string{strings.Fields(s.Name)[0]}, s.Flags...), " ") + " -- CHILD"
+		}
+		r.Subjects = append(r.Subjects, subject{s.Name, argv, s.C})
+		r.names = append(r.names, s.Name)
+	}
+	return r
+}
+
+func (r *report) add(key, name string, v float64) {
+	if r.raw[key] == nil {
+		r.raw[key] = map[string][]float64{}
+	}
+	r.raw[key][name] = append(r.raw[key][name], v)
+}
+
+func (r *report) addMedians(key string, m map[string][]float64) {
+	for name, v := range m {
+		r.add(key, name, percentile(v, 50))
+	}
+}
+
+func (r *report) finish() {
+	for _, d := range defs {
+		m := &Metric{Key: d.Key, Label: d.Label, Unit: d.Unit, Overhead: d.Overhead,
+			Runs: map[string][]float64{}, Median: map[string]float64{}, Noise: map[string]float64{}}
+		raw := r.raw[d.Key]
+		for name, v := range raw {
+			s := make([]float64, len(v))
+			for i := range v {
+				s[i] = v[i] / d.Scale
+			}
+			m.Runs[name] = s
+			m.Median[name] = percentile(s, 50)
+			lo, hi := slices.Min(s), slices.Max(s)
+			if med := m.Median[name]; med != 0 {
+				m.Noise[name] = (hi - lo) / math.Abs(med)
+			}
+		}
+		judged := m.Median
+		if d.Overhead {
+			m.OverheadMedian = map[string]float64{}
+			direct := m.Runs[harness.Direct.Name]
+			for name, s := range m.Runs {
+				var o []float64
+				for i := range s {
+					if i < len(direct) {
+						o = append(o, s[i]-direct[i])
+					}
+				}
+				if len(o) > 0 {
+					m.OverheadMedian[name] = percentile(o, 50)
+				}
+			}
+			judged = m.OverheadMedian
+		}
+		best := math.Inf(1)
+		for _, s := range r.Subjects {
+			if v, ok := judged[s.Name]; ok && s.C && v < best {
+				best, m.BestC = v, s.Name
+			}
+		}
+		iv, ok := judged["initd"]
+		if ok && m.BestC != "" && best > 0 {
+			m.Ratio = iv / best
+		}
+		if d.Ratio > 0 && m.Ratio > 0 {
+			met := m.Ratio <= d.Ratio
+			m.Target, m.Met = fmt.Sprintf("≤ %gx best C", d.Ratio), &met
+		}
+		if d.Abs > 0 && ok {
+			met := iv <= d.Abs
+			m.Target, m.Met = fmt.Sprintf("≤ %g %s", d.Abs, d.Unit), &met
+		}
+		r.Metrics = append(r.Metrics, m)
+	}
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	m := r.Machine
+	fmt.Fprintf(&b, "Measured %s on %d CPUs (%s), Linux %s, %s; peers: tini %s, dumb-init %s, catatonit %s. %d runs; idle window %.0f s. Reproduce: `%s`.\n\n",
+		r.Date, m.Nproc, m.CPU, m.Kernel, m.Go, m.Peers["tini"], m.Peers["dumb-init"], m.Peers["catatonit"], r.Config.Runs, r.IdleWindowS, r.Command)
+	b.WriteString("| metric |")
+	for _, s := range r.Subjects {
+		fmt.Fprintf(&b, " `%s` |", s.Argv)
+	}
+	b.WriteString(" initd ÷ best C | target | noise (initd) |\n| --- |")
+	for range r.Subjects {
+		b.WriteString(" ---: |")
+	}
+	b.WriteString(" ---: | --- | ---: |\n")
+	for _, mt := range r.Metrics {
+		unit := ""
+		if mt.Unit != "" {
+			unit = " (" + mt.Unit + ")"
+		}
+		fmt.Fprintf(&b, "| %s%s |", mt.Label, unit)
+		for _, s := range r.Subjects {
+			v, ok := mt.Median[s.Name]
+			switch {
+			case !ok:
+				b.WriteString(" – |")
+			case mt.Overhead && s.Name != harness.Direct.Name:
+				fmt.Fprintf(&b, " %s (+%s) |", num(v), num(mt.OverheadMedian[s.Name]))
+			default:
+				fmt.Fprintf(&b, " %s |", num(v))
+			}
+		}
+		ratio := "–"
+		if mt.Ratio > 0 {
+			ratio = fmt.Sprintf("%.2fx (%s)", mt.Ratio, mt.BestC)
+		}
+		target := mt.Target
+		if mt.Met != nil {
+			if *mt.Met {
+				target = "✅ " + target
+			} else {
+				target = "❌ " + target
+			}
+		}
+		fmt.Fprintf(&b, " %s | %s | %.0f%% |\n", ratio, target, 100*mt.Noise["initd"])
+	}
+	b.WriteString("\nOverheads (+) are the init's time minus the direct run's in the same run; ratios for those rows compare overheads. " +
+		"Noise is the spread of the per-run values, (max−min)/median. CPU is the scheduler's exact run time of all the init's threads (/proc/PID/task/*/sched). " +
+		"The direct run has no init: its round trip is a signal sent to the child itself, its shutdown is `sleep` outside a namespace (as PID 1 it would ignore SIGTERM), and it reaps no orphans.\n")
+	return b.String()
+}
+
+// num prints a value with three significant digits.
+func num(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case v == math.Trunc(v) && a < 1e6:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case a >= 1:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
+}
+
+// svg draws one small bar chart per targeted metric: each subject's value
+// (overhead where judged by overhead), initd highlighted, and the target as
+// a dashed line.
+func (r *report) svg() string {
+	var charts []*Metric
+	for i, d := range defs {
+		if d.Chart {
+			charts = append(charts, r.Metrics[i])
+		}
+	}
+	const (
+		panelW, barH, gap, labelW, top = 440, 16, 4, 90, 34
+		cols                           = 2
+	)
+	n := len(r.Subjects)
+	panelH := top + n*(barH+gap) + 16
+	rows := (len(charts) + cols - 1) / cols
+	W, H := cols*panelW+20, rows*panelH+50
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", W, H, W, H)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14" font-weight="bold">initd and its peers, %s (%d CPUs, Linux %s); lower is better</text>`+"\n",
+		html.EscapeString(r.Date), r.Machine.Nproc, html.EscapeString(r.Machine.Kernel))
+	fmt.Fprintf(&b, `<text x="10" y="36" fill="#555">dashed line: initd's target; + marks an overhead over the direct run. Reproduce: %s</text>`+"\n", html.EscapeString(r.Command))
+	for ci, mt := range charts {
+		d := defs[slices.IndexFunc(defs, func(d metricDef) bool { return d.Key == mt.Key })]
+		x0, y0 := 10+(ci%cols)*panelW, 50+(ci/cols)*panelH
+		vals := mt.Median
+		title := mt.Label
+		if mt.Overhead {
+			vals, title = mt.OverheadMedian, "+ "+title
+		}
+		target := 0.0
+		if d.Ratio > 0 && mt.BestC != "" {
+			target = d.Ratio * vals[mt.BestC]
+		} else if d.Abs > 0 {
+			target = d.Abs
+		}
+		maxV := target
+		for _, v := range vals {
+			maxV = math.Max(maxV, v)
+		}
+		if maxV <= 0 {
+			maxV = 1
+		}
+		barMax := float64(panelW - labelW - 70)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">%s (%s)</text>`+"\n", x0, y0+14, html.EscapeString(strings.ReplaceAll(title, "`", "")), html.EscapeString(mt.Unit))
+		for si, s := range r.Subjects {
+			y := y0 + top - 10 + si*(barH+gap)
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", x0+labelW-4, y+12, html.EscapeString(s.Name))
+			v, ok := vals[s.Name]
+			if !ok {
+				fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#999">n/a</text>`+"\n", x0+labelW+2, y+12)
+				continue
+			}
+			color := "#9aa5b1"
+			switch {
+			case s.Name == "initd":
+				color = "#1f6feb"
+			case !s.C:
+				color = "#d0d7de"
+			}
+			w := math.Max(0, v) / maxV * barMax
+			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="%d" fill="%s"/>`+"\n", x0+labelW, y, w, barH, color)
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d">%s</text>`+"\n", float64(x0+labelW)+w+4, y+12, num(v))
+		}
+		if target > 0 {
+			tx := float64(x0+labelW) + target/maxV*barMax
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#cf222e" stroke-dasharray="4 3"/>`+"\n",
+				tx, y0+top-14, tx, y0+top-10+n*(barH+gap))
+		}
+	}
+	b.WriteString("</svg>\n")
+	return b.String()
+}
+
+// percentile of v (nearest rank on a sorted copy); 50 is the median.
+func percentile(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if p == 50 && len(s)%2 == 0 {
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
