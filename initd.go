@@ -10,7 +10,6 @@ package initd
 
 import (
 	_ "embed"
-	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -22,9 +21,11 @@ var License string
 
 // version and commit are stamped at release time with
 // -ldflags "-X github.com/initd/initd.version=... -X github.com/initd/initd.commit=...".
+// The go command's own VCS stamp is not read: runtime/debug, which reads
+// it, pulls fmt and reflect into the binary (about 0.1 MB).
 var (
 	version = "0.1.0"
-	commit  = ""
+	commit  = "unknown"
 )
 
 // VersionLine is the line printed by initd --version, in the shape dockerd
@@ -32,37 +33,9 @@ var (
 func VersionLine() string {
 	c := commit
 	if c == "" {
-		c = vcsRevision()
+		c = "unknown" // stamped empty, e.g. by a build script outside git
 	}
 	return "initd version " + version + " - git." + c
-}
-
-// vcsRevision is the commit the go command stamped into a build from a Git
-// checkout; a build from a module download or a tarball has none.
-func vcsRevision() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	rev, dirty := "", false
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if rev == "" {
-		return "unknown"
-	}
-	if len(rev) > 7 {
-		rev = rev[:7]
-	}
-	if dirty {
-		rev += "-dirty"
-	}
-	return rev
 }
 
 // linkedGodebug must be stamped with the same value as the runtime's

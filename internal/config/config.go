@@ -388,21 +388,43 @@ func parseStatus(s string) (uint8, error) {
 }
 
 // ParseDuration accepts Go durations ("1.5s", "300ms") and plain numbers of
-// seconds ("10"), as docker stop -t does. Negative durations are refused.
+// seconds ("10", "0.5"), as docker stop -t does. Negative durations are
+// refused. Plain numbers go through time.ParseDuration too, which keeps
+// strconv's float parser (about 40 kB) out of the binary.
 func ParseDuration(s string) (time.Duration, error) {
-	var d time.Duration
-	if n, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "xXpP_") {
-		if n < 0 || n > float64(1<<62)/float64(time.Second) || n != n {
-			return 0, errors.New("duration " + strconv.Quote(s) + " is out of range")
+	in := s
+	if isDecimal(s) {
+		s += "s"
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if isDecimal(in) {
+			return 0, errors.New("duration " + strconv.Quote(in) + " is out of range")
 		}
-		d = time.Duration(n * float64(time.Second))
-	} else if d, err = time.ParseDuration(s); err != nil {
-		return 0, errors.New("duration " + strconv.Quote(s) + " is not a number of seconds or a duration such as 1.5s or 300ms")
+		return 0, errors.New("duration " + strconv.Quote(in) + " is not a number of seconds or a duration such as 1.5s or 300ms")
 	}
 	if d < 0 {
-		return 0, errors.New("duration " + strconv.Quote(s) + " is negative")
+		return 0, errors.New("duration " + strconv.Quote(in) + " is negative")
 	}
 	return d, nil
+}
+
+// isDecimal reports whether s is digits with at most one '.', optionally
+// signed.
+func isDecimal(s string) bool {
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "-"), "+")
+	digits, dots := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+			dots++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && dots <= 1
 }
 
 func parseBool(s string) (bool, error) {

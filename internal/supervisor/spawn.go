@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"bytes"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -99,7 +98,8 @@ func explain(name, path string, err error) error {
 	e := &ExecError{Code: config.ExitNoExec}
 	switch errno {
 	case syscall.ENOENT, syscall.ENOTDIR:
-		if _, serr := os.Stat(path); serr != nil {
+		var st unix.Stat_t
+		if unix.Stat(path, &st) != nil {
 			e.Code, e.Msg = config.ExitNotFound, name+": not found"
 			return e
 		}
@@ -108,7 +108,8 @@ func explain(name, path string, err error) error {
 	case syscall.ENAMETOOLONG:
 		e.Code, e.Msg = config.ExitNotFound, name[:min(len(name), 64)]+"...: file name too long"
 	case syscall.EACCES:
-		if st, serr := os.Stat(path); serr == nil && st.IsDir() {
+		var st unix.Stat_t
+		if unix.Stat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			e.Msg = name + ": cannot execute: is a directory"
 		} else {
 			e.Msg = name + ": cannot execute: permission denied"
@@ -128,13 +129,14 @@ func explain(name, path string, err error) error {
 // badInterpreter names the missing interpreter of a script, pointing out
 // the CRLF line ending that is the usual reason it looks present but is not.
 func badInterpreter(path string) string {
-	f, err := os.Open(path)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return "interpreter not found"
 	}
-	defer f.Close()
 	buf := make([]byte, 256)
-	n, _ := f.Read(buf)
+	n, _ := unix.Read(fd, buf)
+	unix.Close(fd)
+	n = max(n, 0)
 	line, _, _ := bytes.Cut(buf[:n], []byte{'\n'})
 	if !bytes.HasPrefix(line, []byte("#!")) {
 		return "interpreter not found"

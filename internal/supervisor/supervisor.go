@@ -23,7 +23,8 @@
 // are the child's process group and initd's own children (orphans adopted
 // as a subreaper), never anything outside initd's tree.
 //
-// While idle, Run blocks in a select with no timers.
+// While idle, Run blocks in a select with no timers; the two timers that
+// exist (--kill-after and --grace) run only while a shutdown is under way.
 package supervisor
 
 import (
@@ -60,11 +61,11 @@ type supervisor struct {
 	alive  bool // the main child has not been reaped
 	status int  // the main child's exit code, once reaped
 
-	termSent   bool // a terminating signal reached the child's whole group
-	killAfter  *time.Timer
-	grace      *time.Timer
-	leftovers  bool // the main child is gone, others are being waited for
-	killing    bool // grace is over: SIGKILL whatever is left
+	termSent   bool            // a terminating signal reached the child's whole group
+	killAfter  <-chan struct{} // fires --kill-after after a terminating signal
+	grace      <-chan struct{} // fires when the leftovers' grace is over
+	leftovers  bool            // the main child is gone, others are being waited for
+	killing    bool            // grace is over: SIGKILL whatever is left
 	inheritFDs []int
 }
 
@@ -116,13 +117,6 @@ func Run(o *Options) int {
 	syscall.Chdir("/")
 
 	for {
-		var killAfterC, graceC <-chan time.Time
-		if s.killAfter != nil {
-			killAfterC = s.killAfter.C
-		}
-		if s.grace != nil {
-			graceC = s.grace.C
-		}
 		select {
 		case <-chld:
 			if done := s.reap(); done {
@@ -130,13 +124,13 @@ func Run(o *Options) int {
 			}
 		case sig := <-sigs:
 			s.handle(sig.(syscall.Signal))
-		case <-killAfterC:
+		case <-s.killAfter:
 			s.killAfter = nil
 			if s.alive {
 				s.Log.Info("child still alive after --kill-after, sending SIGKILL")
 				s.send(syscall.SIGKILL)
 			}
-		case <-graceC:
+		case <-s.grace:
 			s.grace = nil
 			s.Log.Info("grace period over, sending SIGKILL to what is left")
 			s.killing = true
@@ -151,10 +145,7 @@ func (s *supervisor) reap() bool {
 		if s.alive && pid == s.child.Pid {
 			s.alive, s.status = false, reaper.ExitCode(ws)
 			s.Log.Info("child exited with status ", itoa(s.status))
-			if s.killAfter != nil {
-				s.killAfter.Stop()
-				s.killAfter = nil
-			}
+			s.killAfter = nil
 			return
 		}
 		if s.WarnReap {
@@ -177,7 +168,7 @@ func (s *supervisor) reap() bool {
 		}
 		s.Log.Info("child gone, giving the remaining processes ", s.Grace.String())
 		s.signalLeftovers(syscall.SIGTERM, s.termSent)
-		s.grace = time.NewTimer(s.Grace)
+		s.grace = after(s.Grace)
 	}
 	return false
 }
@@ -214,7 +205,7 @@ func (s *supervisor) handle(sig syscall.Signal) {
 	if forward.Terminating(out) {
 		s.termSent = s.termSent || s.child.Group
 		if s.KillAfter > 0 && s.killAfter == nil {
-			s.killAfter = time.NewTimer(s.KillAfter)
+			s.killAfter = after(s.KillAfter)
 		}
 	}
 }
@@ -252,6 +243,21 @@ func (s *supervisor) signalLeftovers(sig syscall.Signal, skipGroup bool) {
 			syscall.Kill(p.pid, sig)
 		}
 	}
+}
+
+// after delivers once d has passed. A nil channel blocks forever, so an
+// unset timer costs nothing in the select. There are at most two timers
+// per run, so a sleeping goroutine serves instead of time.Timer, whose
+// channel of time.Time pulls time formatting and zone loading (about
+// 40 kB) into the binary. A timer that is no longer wanted is dropped by
+// setting its field to nil; its goroutine still ends after d.
+func after(d time.Duration) <-chan struct{} {
+	c := make(chan struct{}, 1)
+	go func() {
+		time.Sleep(d)
+		c <- struct{}{}
+	}()
+	return c
 }
 
 // pause is Run without a child: reap, and exit 0 on SIGINT or SIGTERM.
