@@ -4,10 +4,15 @@
 GO      ?= go
 # Asynchronous preemption off: the runtime then never sends itself SIGURG,
 # so initd can forward the SIGURGs it receives (see internal/forward).
-LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 -X=github.com/initd/initd.linkedGodebug=asyncpreemptoff=1
-BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+# The same default is stamped into package initd, which cannot read the
+# runtime's copy. scripts/release builds with the same flags.
+COMMIT  := $(shell git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
+	-X=github.com/initd/initd.linkedGodebug=asyncpreemptoff=1 \
+	-X=github.com/initd/initd.commit=$(COMMIT)
+BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
-.PHONY: all build demo test lint bench behaviour release clean
+.PHONY: all build demo test lint bench behaviour release reproducible clean
 
 all: build
 
@@ -25,6 +30,13 @@ lint:
 test: lint
 	$(GO) test -race -count=1 ./...
 	cd examples && $(GO) test -count=1 -timeout 30m ./...
+
+# Static binaries for every architecture, with SHA256SUMS, into dist/.
+release:
+	scripts/release
+
+reproducible:
+	scripts/check-reproducible
 
 clean:
 	rm -rf bin dist
