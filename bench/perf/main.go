@@ -165,9 +165,10 @@ func main() {
 		logf("waiting %s for the idle window to close", rest.Round(time.Second))
 		time.Sleep(rest)
 	}
-	w, d := id.wakeups()
+	w, vol, d := id.wakeups()
 	for i, s := range subjects {
 		r.add("wakeups", s.Name, w[i])
+		r.add("wakeups_vol", s.Name, vol[i])
 	}
 	id.stop()
 	r.IdleWindowS = d.Seconds()

@@ -318,15 +318,16 @@ func startIdle(subjects []harness.Init) (*idle, error) {
 	return id, nil
 }
 
-// wakeups returns context switches per minute for each subject.
-func (id *idle) wakeups() ([]float64, time.Duration) {
-	d := time.Since(id.t0)
-	var w []float64
+// wakeups returns context switches per minute for each subject, all and
+// voluntary only.
+func (id *idle) wakeups() (all, vol []float64, d time.Duration) {
+	d = time.Since(id.t0)
 	for i, p := range id.procs {
 		u, _ := harness.ReadUsage(p.Pid)
-		w = append(w, float64(u.Switches-id.u0[i].Switches)/d.Minutes())
+		all = append(all, float64(u.Switches-id.u0[i].Switches)/d.Minutes())
+		vol = append(vol, float64(u.Voluntary-id.u0[i].Voluntary)/d.Minutes())
 	}
-	return w, d
+	return all, vol, d
 }
 
 func (id *idle) stop() {

@@ -36,6 +36,7 @@ var defs = []metricDef{
 	{Key: "orphan_wall", Label: "wall time to make and reap the orphans", Unit: "ms", Scale: 1e6},
 	{Key: "shutdown", Label: "shutdown: SIGTERM to PID 1 until it is gone", Unit: "ms", Scale: 1e6, Overhead: true, Ratio: 2, Chart: true},
 	{Key: "wakeups", Label: "idle wake-ups (context switches, all threads)", Unit: "/min", Scale: 1, Abs: 1, Chart: true},
+	{Key: "wakeups_vol", Label: "of which voluntary (one per wake-up)", Unit: "/min", Scale: 1},
 	{Key: "rss", Label: "idle RSS", Unit: "MiB", Scale: 1 << 20, Abs: 2, Chart: true},
 	{Key: "anon", Label: "idle anonymous RSS", Unit: "MiB", Scale: 1 << 20},
 	{Key: "pss", Label: "idle PSS", Unit: "MiB", Scale: 1 << 20},

@@ -11,7 +11,11 @@ import (
 type Usage struct {
 	CPUNs    int64 // se.sum_exec_runtime: exact CPU time, not tick samples
 	Switches int64 // voluntary + involuntary context switches: wake-ups
-	Threads  int
+	// Voluntary switches alone: a thread that wakes, works and sleeps again
+	// adds exactly one, so this counts wake-ups; a preemption while it runs
+	// adds an involuntary one on top.
+	Voluntary int64
+	Threads   int
 }
 
 // ReadUsage sums /proc/PID/task/*/sched. That file has the scheduler's
@@ -48,6 +52,9 @@ func ReadUsage(pid int) (u Usage, ok bool) {
 			case "nr_voluntary_switches", "nr_involuntary_switches":
 				n, _ := strconv.ParseInt(v, 10, 64)
 				u.Switches += n
+				if k == "nr_voluntary_switches" {
+					u.Voluntary += n
+				}
 			}
 		}
 	}
