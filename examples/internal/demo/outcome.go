@@ -36,9 +36,11 @@ type Outcome struct {
 
 // Trapped is the signal name trap.sh reported, "" if its handler never ran.
 func (o Outcome) Trapped() string {
+	// Search inside lines: under a terminal, the echoed "^C" shares the
+	// line with the handler's first output.
 	for _, l := range strings.Split(o.Output, "\n") {
-		if s, ok := strings.CutPrefix(strings.TrimSpace(l), LineTrapped); ok {
-			return s
+		if _, s, ok := strings.Cut(l, LineTrapped); ok {
+			return strings.TrimSpace(s)
 		}
 	}
 	return ""
@@ -46,7 +48,7 @@ func (o Outcome) Trapped() string {
 
 func (o Outcome) has(line string) bool {
 	for _, l := range strings.Split(o.Output, "\n") {
-		if strings.TrimSpace(l) == line {
+		if strings.Contains(l, line) {
 			return true
 		}
 	}

@@ -1,0 +1,84 @@
+// Package testenv holds what the examples' tests share: the rule for
+// tests that need root, namespaces or Docker, and the initd binary under
+// test.
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/initd/initd/examples/internal/demo"
+)
+
+// Strict reports whether a test that cannot run must fail instead of
+// skipping. CI sets INITD_STRICT_TESTS=1 and runs as root, so there a
+// missing engine is a broken CI, not a reason to skip.
+func Strict() bool { return os.Getenv("INITD_STRICT_TESTS") == "1" }
+
+// SkipOrFail skips the test with the reason, or fails it when Strict.
+func SkipOrFail(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if Strict() {
+		t.Fatalf("%s (INITD_STRICT_TESTS=1: not skipping)", msg)
+	}
+	t.Skipf("skipped: %s (set INITD_STRICT_TESTS=1 to make this a failure)", msg)
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	built     string
+	buildErr  error
+)
+
+// Initd returns the initd binary to test: $INITD_BIN if set, otherwise
+// cmd/initd of this checkout built once per test binary with the flags of
+// "make build".
+func Initd(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("INITD_BIN"); p != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(abs); err != nil {
+			t.Fatalf("INITD_BIN: %v", err)
+		}
+		return abs
+	}
+	buildOnce.Do(func() {
+		var repo string
+		if repo, buildErr = demo.FindRepo("."); buildErr != nil {
+			return
+		}
+		if buildDir, buildErr = os.MkdirTemp("", "initd-test-bin-"); buildErr != nil {
+			return
+		}
+		built, buildErr = demo.BuildInitd(repo, buildDir)
+	})
+	if buildErr != nil {
+		t.Fatalf("no initd to test: %v", buildErr)
+	}
+	return built
+}
+
+// Cleanup removes the binary Initd built; call it from TestMain after
+// m.Run.
+func Cleanup() {
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+}
+
+// Writer sends progress lines to the test log.
+type Writer struct{ T testing.TB }
+
+func (w Writer) Write(p []byte) (int, error) {
+	w.T.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
