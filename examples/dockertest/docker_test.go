@@ -239,8 +239,10 @@ func testCtrlC(ctx context.Context, t *testing.T, d *demo.Daemon, tty bool) {
 	})
 
 	waitFor(t, out.String, demo.LineStart, 30*time.Second)
-	time.Sleep(500 * time.Millisecond) // trap.sh installs its traps after the first line
-	if _, err := ptmx.Write([]byte{3}); err != nil { // Ctrl-C
+	// trap.sh installs its traps after the first line.
+	time.Sleep(500 * time.Millisecond)
+	// Ctrl-C, as typed on the terminal.
+	if _, err := ptmx.Write([]byte{3}); err != nil {
 		t.Fatal(err)
 	}
 	select {
