@@ -77,7 +77,7 @@ func (o Outcome) Verdict() string {
 	case o.Trapped() != "":
 		return "cut off: Trapped " + o.Trapped() + ", cleanup never finished"
 	case o.StartOnly():
-		return "none: start line only, signal never reached trap.sh"
+		return "none: start line only, no cleanup ran"
 	default:
 		return "no output"
 	}
