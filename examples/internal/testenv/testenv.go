@@ -47,7 +47,8 @@ func Initd(t testing.TB) string {
 			t.Fatal(err)
 		}
 		if _, err := os.Stat(abs); err != nil {
-			t.Fatalf("INITD_BIN: %v", err)
+			// go test runs each test binary in its package's directory.
+			t.Fatalf("INITD_BIN=%s: %v (a relative path is taken from the test package's directory; use an absolute one)", p, err)
 		}
 		return abs
 	}
