@@ -111,7 +111,7 @@ wait`)
 }
 
 func TestKillAfter(t *testing.T) {
-	p := start(t, pid1, "--kill-after", "300ms", "--", "/bin/sh", "-c", `trap 'echo ignoring' TERM; echo ready; while :; do sleep 1; done`)
+	p := start(t, pid1, "--kill-after", "1s", "--", "/bin/sh", "-c", `trap 'echo ignoring' TERM; echo ready; while :; do sleep 0.1; done`)
 	p.expect("ready")
 	p.signal(syscall.SIGTERM)
 	p.expect("ignoring")
