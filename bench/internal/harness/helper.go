@@ -93,8 +93,13 @@ func RunHelper() {
 	case "stray":
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM)
-		// Give the parent time to exit and the kernel to re-parent.
-		time.Sleep(100 * time.Millisecond)
+		// Wait until the parent (fork-stray) has exited and the kernel
+		// has re-parented this process; a fixed sleep raced with a slow
+		// parent on a loaded machine.
+		parent := os.Getppid()
+		for deadline := time.Now().Add(5 * time.Second); os.Getppid() == parent && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
 		os.WriteFile(args[0]+".ppid", []byte(strconv.Itoa(os.Getppid())), 0o644)
 		select {
 		case <-c:
