@@ -291,3 +291,17 @@ func lineWith(lines []string, prefix string) string {
 	}
 	return ""
 }
+
+// Standard input reaches the child unchanged.
+func TestStdinPassThrough(t *testing.T) {
+	p := start(t, runOpt{pid1: true, setup: func(c *exec.Cmd) { c.Stdin = strings.NewReader("line one\nline two\n") }},
+		"--", "/bin/sh", "-c", `while read -r l; do echo "read: $l"; done; echo eof`)
+	if got := p.wait(10 * time.Second); got != 0 {
+		t.Errorf("status %d", got)
+	}
+	for _, want := range []string{"read: line one", "read: line two", "eof"} {
+		if !contains(p.Out(), want) {
+			t.Errorf("child output %q lacks %q", p.Out(), want)
+		}
+	}
+}
