@@ -259,16 +259,13 @@ func TestHardeningSetsidDaemonPID1(t *testing.T) {
 // Not PID 1: the setsid daemon is re-parented to initd (the subreaper),
 // gets SIGTERM as a leftover, and is reaped: nothing is left behind.
 func TestHardeningSetsidDaemonSubreaper(t *testing.T) {
-	p := start(t, runOpt{}, "--", "/bin/sh", "-c", `setsid /bin/sh -c 'trap "echo daemon got TERM; exit 0" TERM; echo daemon ready $$; while :; do sleep 0.05; done' & sleep 0.3; exit 3`)
-	line := p.expect("daemon ready")
-	daemon := fieldInt(t, line, 2)
-	if !waitFor(func() bool { st, _ := stat(daemon); return st.ppid == p.Pid() }) {
-		t.Errorf("the daemon was not re-parented to initd")
-	}
+	p := start(t, runOpt{}, "--", "/bin/sh", "-c", `setsid /bin/sh -c 'trap "read -r _ _ _ ppid _ < /proc/\$\$/stat; echo daemon got TERM, parent \$ppid; exit 0" TERM; echo daemon ready $$; while :; do sleep 0.05; done' & sleep 0.3; exit 3`)
+	daemon := fieldInt(t, p.expect("daemon ready"), 2)
 	if got := p.wait(20 * time.Second); got != 3 {
 		t.Errorf("status %d, want 3", got)
 	}
-	p.saw("daemon got TERM")
+	// It had been re-parented to initd when it got initd's SIGTERM.
+	p.saw(fmt.Sprintf("daemon got TERM, parent %d", p.Pid()))
 	if _, ok := stat(daemon); ok {
 		t.Errorf("daemon %d still exists after initd exited", daemon)
 	}
@@ -276,12 +273,13 @@ func TestHardeningSetsidDaemonSubreaper(t *testing.T) {
 
 // Not PID 1, a daemon whose parent (in the child's group) is still alive
 // when the main child exits is re-parented to initd only after initd's
-// SIGTERM sweep of the leftovers. It should still get SIGTERM and the
+// SIGTERM sweep of the leftovers (the parent takes 0.2 s over its own
+// SIGTERM, so the order is certain). It should still get SIGTERM and the
 // grace period, not just the SIGKILL at its end.
 func TestHardeningLateOrphanGetsTERM(t *testing.T) {
 	p := start(t, runOpt{}, "--grace", "3s", "--", "/bin/sh", "-c", `
 ( setsid /bin/sh -c 'trap "echo daemon got TERM; exit 0" TERM; echo daemon ready; while :; do sleep 0.05; done' &
-  trap 'exit 0' TERM; while :; do sleep 0.05; done ) &
+  trap 'sleep 0.2; exit 0' TERM; while :; do sleep 0.05; done ) &
 sleep 0.3; exit 3`)
 	p.expect("daemon ready")
 	if got := p.wait(20 * time.Second); got != 3 {
