@@ -94,6 +94,7 @@ func Run(o *Options) int {
 		}
 	}
 
+	pin := pinThreads()
 	chld := make(chan os.Signal, 1)
 	sigs := make(chan os.Signal, 512)
 	signal.Notify(chld, syscall.SIGCHLD)
@@ -110,10 +111,12 @@ func Run(o *Options) int {
 	}
 
 	if o.Pause {
+		pin.restore()
 		return s.pause(chld, sigs)
 	}
 
 	s.inheritFDs = inheritedFDs()
+	pin.restore()
 	pid, err := spawn(o.Argv, o.Env)
 	if err != nil {
 		e := err.(*ExecError)
