@@ -16,8 +16,10 @@ import (
 )
 
 func main() {
-	// Before anything opens a file, so nothing lands on fd 0, 1 or 2.
-	supervisor.StdioOpen()
+	// Descriptors 0, 1 and 2 are open: since Go 1.22 the runtime opens
+	// /dev/null on any that is closed before main runs (and aborts with
+	// "cannot open standard fds" if it cannot), so neither initd's files
+	// nor the child's can land on them.
 	// One P is all a single event loop needs. Setting it explicitly also
 	// keeps GOMAXPROCS from the environment (which belongs to the app) out
 	// of initd and stops the runtime's periodic cgroup re-reads.

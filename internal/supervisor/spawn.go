@@ -188,22 +188,3 @@ func inheritedFDs() []int {
 	}
 	return fds
 }
-
-// StdioOpen makes sure descriptors 0, 1 and 2 are open, on /dev/null if they
-// were closed, so that neither initd's own files nor the child's land on a
-// standard descriptor by accident.
-func StdioOpen() {
-	for fd := 0; fd <= 2; fd++ {
-		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != syscall.EBADF {
-			continue
-		}
-		nfd, err := syscall.Open("/dev/null", syscall.O_RDWR, 0)
-		if err != nil {
-			return
-		}
-		if nfd != fd {
-			syscall.Dup3(nfd, fd, 0)
-			syscall.Close(nfd)
-		}
-	}
-}

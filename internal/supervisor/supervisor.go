@@ -74,11 +74,14 @@ type supervisor struct {
 	alive  bool // the main child has not been reaped
 	status int  // the main child's exit code, once reaped
 
-	termSent   bool            // a terminating signal reached the child's whole group
-	killAfter  <-chan struct{} // fires --kill-after after a terminating signal
-	grace      <-chan struct{} // fires when the leftovers' grace is over
-	leftovers  bool            // the main child is gone, others are being waited for
-	killing    bool            // grace is over: SIGKILL whatever is left
+	termSent  bool            // a terminating signal reached the child's whole group
+	killAfter <-chan struct{} // fires --kill-after after a terminating signal
+	grace     <-chan struct{} // fires when the leftovers' grace is over
+	leftovers bool            // the main child is gone, others are being waited for
+	killing   bool            // grace is over: SIGKILL whatever is left
+	// termed holds the leftovers sent SIGTERM one by one, so that a
+	// process adopted later gets its own and none gets two.
+	termed     map[int]bool
 	inheritFDs []int
 }
 
@@ -158,6 +161,7 @@ func Run(o *Options) int {
 // reap collects exited children and reports whether Run is done.
 func (s *supervisor) reap() bool {
 	children := reaper.Reap(func(pid int, ws syscall.WaitStatus) {
+		delete(s.termed, pid) // the pid may be reused from now on
 		if s.alive && pid == s.child.Pid {
 			s.alive, s.status = false, reaper.ExitCode(ws)
 			s.Log.Info("child exited with status ", itoa(s.status))
@@ -177,7 +181,9 @@ func (s *supervisor) reap() bool {
 		// Orphans of the processes just killed were re-parented to initd
 		// after the last sweep.
 		s.signalLeftovers(syscall.SIGKILL, false)
-	case !s.leftovers:
+	case s.leftovers:
+		s.termAdopted()
+	default:
 		s.leftovers = true
 		if s.Grace == 0 {
 			return true
@@ -193,7 +199,6 @@ func (s *supervisor) reap() bool {
 func (s *supervisor) handle(sig syscall.Signal) {
 	switch forward.ClassOf(sig) {
 	case forward.Dropped:
-		s.Log.Debug("dropped ", signame(sig))
 		return
 	case forward.Preempt:
 		if !s.ForwardURG {
@@ -205,8 +210,7 @@ func (s *supervisor) handle(sig syscall.Signal) {
 	}
 	out, ok := s.Rules.Apply(sig)
 	if !ok {
-		s.Log.Debug("dropped ", signame(sig), " by rewrite rule")
-		return
+		return // rewritten to 0
 	}
 	if !s.alive {
 		// The main child is reaped; with --single-child its pid may be
@@ -216,7 +220,9 @@ func (s *supervisor) handle(sig syscall.Signal) {
 		}
 		return
 	}
-	s.Log.Debug("forwarding ", signame(out))
+	if s.Log.Verbosity >= 2 { // signame allocates; none per signal otherwise
+		s.Log.Debug("forwarding ", signame(out))
+	}
 	s.send(out)
 	if forward.Terminating(out) {
 		s.termSent = s.termSent || s.child.Group
@@ -249,15 +255,49 @@ func (s *supervisor) signalLeftovers(sig syscall.Signal, skipGroup bool) {
 		return
 	}
 	for _, p := range ps {
-		if skipGroup && p.pgrp == s.child.Pid {
+		// The group was signalled as a whole, just now or before: a
+		// second signal could run a trap twice.
+		if p.pgrp == s.child.Pid {
 			continue
 		}
 		// Outside a PID namespace of its own, initd touches only its own
 		// children: re-parented orphans, which cannot be reused while
 		// unreaped.
 		if s.pid1 || p.ppid == s.self {
-			syscall.Kill(p.pid, sig)
+			s.kill(p.pid, sig)
 		}
+	}
+}
+
+// termAdopted sends SIGTERM to children adopted since the leftovers were
+// signalled: orphans whose parent was still alive at the sweep and exited
+// later. As PID 1 there are none: the sweep reached every process of the
+// namespace. An orphan whose dead parent was not initd's child is adopted
+// without a SIGCHLD to initd; it is found at the next reap, or gets the
+// SIGKILL at the end of the grace period.
+func (s *supervisor) termAdopted() {
+	if s.pid1 {
+		return
+	}
+	ps, ok := processes(s.self)
+	if !ok {
+		return
+	}
+	for _, p := range ps {
+		if p.ppid == s.self && p.pgrp != s.child.Pid && !s.termed[p.pid] {
+			s.kill(p.pid, syscall.SIGTERM)
+		}
+	}
+}
+
+// kill signals one leftover, remembering who got SIGTERM.
+func (s *supervisor) kill(pid int, sig syscall.Signal) {
+	syscall.Kill(pid, sig)
+	if sig == syscall.SIGTERM {
+		if s.termed == nil {
+			s.termed = map[int]bool{}
+		}
+		s.termed[pid] = true
 	}
 }
 
