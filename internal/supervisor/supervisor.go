@@ -119,8 +119,7 @@ func Run(o *Options) int {
 	}
 
 	s.inheritFDs = inheritedFDs()
-	pin.restore()
-	pid, err := spawn(o.Argv, o.Env)
+	pid, err := pin.spawn(func() (int, error) { return spawn(o.Argv, o.Env) })
 	if err != nil {
 		e := err.(*ExecError)
 		s.Log.Error(e.Msg)
