@@ -337,7 +337,7 @@ func runHelper(_ string, args []string) {
 		fmt.Printf("fds %s\n", strings.Join(openFDs(), ","))
 		status, _ := os.ReadFile("/proc/self/status")
 		for _, l := range strings.Split(string(status), "\n") {
-			if strings.HasPrefix(l, "SigIgn:") || strings.HasPrefix(l, "SigBlk:") {
+			if strings.HasPrefix(l, "SigIgn:") || strings.HasPrefix(l, "SigBlk:") || strings.HasPrefix(l, "Cpus_allowed_list:") {
 				fmt.Println(l)
 			}
 		}

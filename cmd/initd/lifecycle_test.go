@@ -305,3 +305,29 @@ func TestStdinPassThrough(t *testing.T) {
 		}
 	}
 }
+
+// initd pins its own threads to one CPU while it subscribes to signals;
+// the child must still get the CPU set initd was started with: outside a
+// namespace, as PID 1 with its own /proc, and as PID 1 under the host's
+// /proc (where initd cannot list its threads).
+func TestCPUSetPassThrough(t *testing.T) {
+	want := lineWith(strings.Split(readFile(t, "/proc/self/status"), "\n"), "Cpus_allowed_list:")
+	hostProc := runOpt{setup: func(c *exec.Cmd) {
+		requireNamespaces(t)
+		c.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}
+	}}
+	for name, o := range map[string]runOpt{"plain": {}, "PID 1": pid1, "PID 1, host /proc": hostProc} {
+		_, p := run(t, o, append([]string{"--"}, helper("args")...)...)
+		if got := lineWith(p.Out(), "Cpus_allowed_list:"); got != want {
+			t.Errorf("%s: child has %q, want %q as initd had", name, got, want)
+		}
+	}
+}
+
+func readFile(t *testing.T, name string) string {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
