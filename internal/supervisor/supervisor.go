@@ -81,8 +81,7 @@ type supervisor struct {
 	killing   bool            // grace is over: SIGKILL whatever is left
 	// termed holds the leftovers sent SIGTERM one by one, so that a
 	// process adopted later gets its own and none gets two.
-	termed     map[int]bool
-	inheritFDs []int
+	termed map[int]bool
 }
 
 // Run supervises the child until it and every other process initd is
@@ -118,7 +117,7 @@ func Run(o *Options) int {
 		return s.pause(chld, sigs)
 	}
 
-	s.inheritFDs = inheritedFDs()
+	inherited := inheritedFDs()
 	pid, err := pin.spawn(func() (int, error) { return spawn(o.Argv, o.Env) })
 	if err != nil {
 		e := err.(*ExecError)
@@ -128,7 +127,7 @@ func Run(o *Options) int {
 	s.child = forward.Target{Pid: pid, Group: !o.SingleChild}
 	s.alive = true
 	s.Log.Info("started ", o.Argv[0], " as pid ", itoa(pid))
-	for _, fd := range s.inheritFDs {
+	for _, fd := range inherited {
 		syscall.Close(fd)
 	}
 	// Do not pin the mount the container was started in.
