@@ -3,7 +3,6 @@ package supervisor
 import (
 	"os"
 	"runtime"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,10 +64,11 @@ func (p cpuPin) restore() {
 // instead of 0.63x), and then keep their single CPU, which costs initd
 // nothing measurable.
 func (p cpuPin) setAll(set *unix.CPUSet) {
-	if link, err := readlink("/proc/self"); err != nil || link != strconv.Itoa(os.Getpid()) {
+	if !procIsOurs(os.Getpid()) {
 		return
 	}
-	for _, tid := range threads() {
+	tids, _, _ := numbers("/proc/self/task")
+	for _, tid := range tids {
 		unix.SchedSetaffinity(tid, set)
 	}
 }
@@ -85,29 +85,4 @@ func (p cpuPin) spawn(start func() (int, error)) (int, error) {
 	defer runtime.UnlockOSThread()
 	unix.SchedSetaffinity(0, &p.orig)
 	return start()
-}
-
-// threads lists the thread ids of initd.
-func threads() []int {
-	d, err := unix.Open("/proc/self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil
-	}
-	defer unix.Close(d)
-	var names []string
-	buf := make([]byte, 2048)
-	for {
-		n, err := unix.ReadDirent(d, buf)
-		if err != nil || n <= 0 {
-			break
-		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
-	}
-	tids := make([]int, 0, len(names))
-	for _, n := range names {
-		if tid, err := strconv.Atoi(n); err == nil {
-			tids = append(tids, tid)
-		}
-	}
-	return tids
 }

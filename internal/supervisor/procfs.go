@@ -17,12 +17,40 @@ type proc struct {
 // namespace but the host's /proc): its pids would then not be initd's, and
 // signalling them could hit processes outside initd's tree.
 func processes(self int) (ps []proc, ok bool) {
-	if link, err := readlink("/proc/self"); err != nil || link != strconv.Itoa(self) {
+	if !procIsOurs(self) {
 		return nil, false
 	}
-	d, err := unix.Open("/proc", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	pids, _, err := numbers("/proc")
 	if err != nil {
 		return nil, false
+	}
+	stat := make([]byte, 512)
+	for _, pid := range pids {
+		if pid == self {
+			continue
+		}
+		if p, ok := readStat(pid, stat); ok {
+			ps = append(ps, p)
+		}
+	}
+	return ps, true
+}
+
+// procIsOurs reports whether /proc is mounted and shows initd's own PID
+// namespace, so that the ids in it are the ones initd's system calls take.
+func procIsOurs(self int) bool {
+	link, err := readlink("/proc/self")
+	return err == nil && link == strconv.Itoa(self)
+}
+
+// numbers lists the numeric entries of a /proc directory (pids, thread
+// ids, descriptors) with raw system calls: os.Open would start the
+// netpoller for nothing. dirfd is the descriptor it read through, already
+// closed, which a listing of /proc/self/fd contains.
+func numbers(dir string) (nums []int, dirfd int, err error) {
+	d, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, -1, err
 	}
 	defer unix.Close(d)
 	var names []string
@@ -34,17 +62,12 @@ func processes(self int) (ps []proc, ok bool) {
 		}
 		_, _, names = unix.ParseDirent(buf[:n], -1, names)
 	}
-	stat := make([]byte, 512)
 	for _, name := range names {
-		pid, err := strconv.Atoi(name)
-		if err != nil || pid == self {
-			continue
-		}
-		if p, ok := readStat(pid, stat); ok {
-			ps = append(ps, p)
+		if n, err := strconv.Atoi(name); err == nil {
+			nums = append(nums, n)
 		}
 	}
-	return ps, true
+	return nums, d, nil
 }
 
 // readStat parses ppid and pgrp from /proc/PID/stat. The command name may

@@ -163,20 +163,9 @@ func inheritedFDs() []int {
 			fds = append(fds, fd)
 		}
 	}
-	// Raw syscalls rather than os.Open, which would start the netpoller.
-	if d, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-		var names []string
-		buf := make([]byte, 4096)
-		for {
-			n, err := unix.ReadDirent(d, buf)
-			if err != nil || n <= 0 {
-				break
-			}
-			_, _, names = unix.ParseDirent(buf[:n], -1, names)
-		}
-		unix.Close(d)
-		for _, n := range names {
-			if fd, err := strconv.Atoi(n); err == nil && fd > 2 && fd != d {
+	if open, dirfd, err := numbers("/proc/self/fd"); err == nil {
+		for _, fd := range open {
+			if fd > 2 && fd != dirfd {
 				check(fd)
 			}
 		}
