@@ -165,7 +165,9 @@ func TestHardeningDecoyEveryPath(t *testing.T) {
 	var mu sync.Mutex
 	decoyText := func() string { mu.Lock(); defer mu.Unlock(); return decoyOut.String() }
 	decoy := exec.Command(helper("record", "decoy", "SYS")[0], helper("record", "decoy", "SYS")[1:]...)
-	decoy.Env = append(os.Environ(), "INITD_TEST_HELPER=1")
+	// The decoy is a Go program that records every signal: switch its
+	// own preemption off, or it would record its runtime's SIGURGs.
+	decoy.Env = append(os.Environ(), "INITD_TEST_HELPER=1", "GODEBUG=asyncpreemptoff=1")
 	decoy.Stdout = &syncWriter{w: &decoyOut, mu: &mu}
 	decoy.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := decoy.Start(); err != nil {
