@@ -55,12 +55,25 @@ const (
 	Runtime                  // kept by the Go runtime: SIGPROF, 32, 33, 34
 )
 
-var names = [32]string{
-	1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 5: "TRAP", 6: "ABRT", 7: "BUS",
-	8: "FPE", 9: "KILL", 10: "USR1", 11: "SEGV", 12: "USR2", 13: "PIPE",
-	14: "ALRM", 15: "TERM", 16: "STKFLT", 17: "CHLD", 18: "CONT", 19: "STOP",
-	20: "TSTP", 21: "TTIN", 22: "TTOU", 23: "URG", 24: "XCPU", 25: "XFSZ",
-	26: "VTALRM", 27: "PROF", 28: "WINCH", 29: "IO", 30: "PWR", 31: "SYS",
+// names holds every signal's name, so that Name allocates nothing on the
+// forwarding path. 32 and 33 have none: the C library reserves them, and
+// SIGRTMIN is 34.
+var names = [NSig]string{
+	1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP",
+	6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1",
+	11: "SIGSEGV", 12: "SIGUSR2", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM",
+	16: "SIGSTKFLT", 17: "SIGCHLD", 18: "SIGCONT", 19: "SIGSTOP",
+	20: "SIGTSTP", 21: "SIGTTIN", 22: "SIGTTOU", 23: "SIGURG", 24: "SIGXCPU",
+	25: "SIGXFSZ", 26: "SIGVTALRM", 27: "SIGPROF", 28: "SIGWINCH",
+	29: "SIGIO", 30: "SIGPWR", 31: "SIGSYS", 34: "SIGRTMIN", 35: "SIGRTMIN+1",
+	36: "SIGRTMIN+2", 37: "SIGRTMIN+3", 38: "SIGRTMIN+4", 39: "SIGRTMIN+5",
+	40: "SIGRTMIN+6", 41: "SIGRTMIN+7", 42: "SIGRTMIN+8", 43: "SIGRTMIN+9",
+	44: "SIGRTMIN+10", 45: "SIGRTMIN+11", 46: "SIGRTMIN+12",
+	47: "SIGRTMIN+13", 48: "SIGRTMIN+14", 49: "SIGRTMIN+15",
+	50: "SIGRTMAX-14", 51: "SIGRTMAX-13", 52: "SIGRTMAX-12",
+	53: "SIGRTMAX-11", 54: "SIGRTMAX-10", 55: "SIGRTMAX-9", 56: "SIGRTMAX-8",
+	57: "SIGRTMAX-7", 58: "SIGRTMAX-6", 59: "SIGRTMAX-5", 60: "SIGRTMAX-4",
+	61: "SIGRTMAX-3", 62: "SIGRTMAX-2", 63: "SIGRTMAX-1", 64: "SIGRTMAX",
 }
 
 // Real-time signal numbers as glibc and the kernel's users see them; the
@@ -90,20 +103,10 @@ func ClassOf(sig syscall.Signal) Class {
 // Name returns the signal's name with the SIG prefix, such as "SIGTERM" or
 // "SIGRTMIN+3", or "signal N" for numbers outside 1 to 64.
 func Name(sig syscall.Signal) string {
-	n := int(sig)
-	switch {
-	case n > 0 && n < 32 && names[n] != "":
-		return "SIG" + names[n]
-	case n == rtMin:
-		return "SIGRTMIN"
-	case n == rtMax:
-		return "SIGRTMAX"
-	case n > rtMin && n <= (rtMin+rtMax)/2:
-		return "SIGRTMIN+" + strconv.Itoa(n-rtMin)
-	case n > (rtMin+rtMax)/2 && n < rtMax:
-		return "SIGRTMAX-" + strconv.Itoa(rtMax-n)
+	if sig > 0 && sig < NSig && names[sig] != "" {
+		return names[sig]
 	}
-	return "signal " + strconv.Itoa(n)
+	return "signal " + strconv.Itoa(int(sig))
 }
 
 // Parse reads a signal given by number ("15"), by name with or without
@@ -124,8 +127,8 @@ func Parse(s string) (syscall.Signal, error) {
 		return syscall.Signal(n), nil
 	}
 	u := strings.TrimPrefix(strings.ToUpper(s), "SIG")
-	for n, name := range names {
-		if name != "" && name == u {
+	for n, name := range names[:32] {
+		if name != "" && name[3:] == u {
 			return syscall.Signal(n), nil
 		}
 	}

@@ -149,3 +149,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Name is on the forwarding path (initd's -vv log line and its failure
+// messages): it must not allocate, or a signal storm leaves garbage behind.
+func TestNameAllocatesNothing(t *testing.T) {
+	for n := syscall.Signal(1); n < NSig; n++ {
+		if n == 32 || n == 33 {
+			continue
+		}
+		if a := testing.AllocsPerRun(10, func() { _ = Name(n) }); a != 0 {
+			t.Errorf("Name(%d) allocates %v times", n, a)
+		}
+	}
+}

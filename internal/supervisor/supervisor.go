@@ -218,9 +218,7 @@ func (s *supervisor) handle(sig syscall.Signal) {
 		}
 		return
 	}
-	if s.Log.Verbosity >= 2 { // signame allocates; none per signal otherwise
-		s.Log.Debug("forwarding ", signame(out))
-	}
+	s.Log.Debug("forwarding ", signame(out))
 	s.send(out)
 	if forward.Terminating(out) {
 		s.termSent = s.termSent || s.child.Group
