@@ -250,16 +250,26 @@ func trapRow(dir string, i harness.Init) Result {
 	}
 	t0 := time.Now()
 	p.Signal(syscall.SIGTERM)
-	code, exited := p.WaitTimeout(10 * time.Second)
+	took, exited := exitAfter(p, t0, 10*time.Second)
 	if !exited {
-		p.Kill()
-		return Result{false, "init never exited"}
+		return Result{false, took}
 	}
-	took := fmt.Sprintf("exit %d after %.1f s", code, p.Ended().Sub(t0).Seconds())
 	if _, err := os.Stat(filepath.Join(dir, "trap.done")); err == nil {
 		return Result{true, "yes, " + took}
 	}
 	return Result{false, "cut off, " + took}
+}
+
+// exitAfter waits up to limit for the init to exit and describes its exit
+// ("exit 143 after 1.0 s", counted from since); an init that does not exit
+// is killed and reported as such.
+func exitAfter(p *harness.Proc, since time.Time, limit time.Duration) (string, bool) {
+	code, exited := p.WaitTimeout(limit)
+	if !exited {
+		p.Kill()
+		return "init never exited", false
+	}
+	return fmt.Sprintf("exit %d after %.1f s", code, p.Ended().Sub(since).Seconds()), true
 }
 
 func zombieRow(dir string, i harness.Init) Result {
@@ -283,12 +293,10 @@ func leftoverRow(dir string, i harness.Init) Result {
 	if err != nil {
 		return Result{false, err.Error()}
 	}
-	code, exited := p.WaitTimeout(15 * time.Second)
+	took, exited := exitAfter(p, p.Start, 15*time.Second)
 	if !exited {
-		p.Kill()
-		return Result{false, "init never exited"}
+		return Result{false, took}
 	}
-	took := fmt.Sprintf("exit %d after %.1f s", code, p.Ended().Sub(p.Start).Seconds())
 	if _, err := os.Stat(f); err == nil {
 		return Result{true, "yes, " + took}
 	}
@@ -301,12 +309,10 @@ func notPID1Row(dir string, i harness.Init) Result {
 	if err != nil {
 		return Result{false, err.Error()}
 	}
-	code, exited := p.WaitTimeout(15 * time.Second)
+	exit, exited := exitAfter(p, p.Start, 15*time.Second)
 	if !exited {
-		p.Kill()
-		return Result{false, "init never exited"}
+		return Result{false, exit}
 	}
-	exit := fmt.Sprintf("exit %d after %.1f s", code, p.Ended().Sub(p.Start).Seconds())
 	b, _ := os.ReadFile(f + ".ppid")
 	adopted := string(b) == strconv.Itoa(p.Pid)
 	if _, err := os.Stat(f + ".term"); err == nil && adopted {
