@@ -12,7 +12,12 @@ LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
 	-X=github.com/initd/initd.commit=$(COMMIT)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
-.PHONY: all build demo test lint bench behaviour release reproducible clean
+.PHONY: all build demo test check lint bench behaviour release reproducible clean
+
+# Every harness (the tests, the examples, the benchmarks, the soak) runs
+# the binary "make build" made, never a build of its own: they find it in
+# INITD_BIN.
+export INITD_BIN := $(CURDIR)/bin/initd
 
 all: build
 
@@ -20,14 +25,18 @@ build:
 	$(BUILD) -o bin/initd ./cmd/initd
 
 demo: build
-	cd examples && $(GO) run ./demo -initd ../bin/initd
+	cd examples && $(GO) run ./demo -initd $(INITD_BIN)
 
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	cd examples && $(GO) vet ./...
 
-test: lint
+# The checks that need neither root nor namespaces.
+check: lint build
+	$(GO) test -race -count=1 ./internal/... .
+
+test: lint build
 	$(GO) test -race -count=1 ./...
 	cd examples && $(GO) test -count=1 -timeout 30m ./...
 
