@@ -318,6 +318,15 @@ func zombies(pid int) int {
 // moreHelpers lets other test files add helpers from an init function.
 var moreHelpers = map[string]func(args []string){}
 
+// registerHelper adds helper name from an init function of the file whose
+// tests use it.
+func registerHelper(name string, f func(args []string)) {
+	if _, dup := moreHelpers[name]; dup {
+		panic("helper " + name + " registered twice")
+	}
+	moreHelpers[name] = f
+}
+
 func runHelper(_ string, args []string) {
 	name := strings.TrimPrefix(args[0], "-helper=")
 	args = args[1:]

@@ -12,6 +12,8 @@ import (
 
 	"github.com/initd/initd"
 	"github.com/initd/initd/internal/config"
+	"github.com/initd/initd/internal/exitstatus"
+	"github.com/initd/initd/internal/spawn"
 	"github.com/initd/initd/internal/supervisor"
 )
 
@@ -30,7 +32,7 @@ func main() {
 	if err != nil {
 		log.Error(err.Error())
 		log.Error("usage: initd [options] [--] command [args...]; see initd --help")
-		os.Exit(config.ExitUsage)
+		os.Exit(exitstatus.Usage)
 	}
 	switch cfg.Action {
 	case config.Help:
@@ -50,7 +52,7 @@ func main() {
 	}
 	code := supervisor.Run(&supervisor.Options{
 		Argv:        cfg.Command,
-		Env:         os.Environ(),
+		Env:         spawn.Environ(),
 		SingleChild: cfg.SingleChild,
 		Rules:       cfg.Rewrite,
 		Grace:       cfg.Grace,

@@ -21,7 +21,7 @@
 //
 // Parse never exits and never prints. Every error names the option or
 // variable and the value that was wrong; cmd/initd reports it with the usage
-// hint and exits with ExitUsage.
+// hint and exits with exitstatus.Usage.
 package config
 
 import (
@@ -31,18 +31,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/initd/initd/internal/exitstatus"
 	"github.com/initd/initd/internal/forward"
-)
-
-// Exit statuses of initd's own failures. The child's status passes through
-// unchanged, so these can collide with a child that exits with the same
-// code; they follow the shell's conventions so that the common cases read
-// naturally in "docker ps -a".
-const (
-	ExitUsage    = 2   // bad option, bad value, no command
-	ExitSetup    = 125 // initd could not set itself up or start the child
-	ExitNoExec   = 126 // the command was found but could not be executed
-	ExitNotFound = 127 // the command was not found
 )
 
 // DefaultGrace is how long leftovers get after the main child exits.
@@ -63,33 +53,16 @@ type Config struct {
 	Action  Action
 	Command []string // the child's argv; empty only with Pause
 
-	SingleChild bool          // signal the child only, not its process group
-	Rewrite     forward.Rules // signal rewrites applied before forwarding
-	Remap       Remap         // exit-status rewrites applied last
-	Grace       time.Duration // time leftovers get after the main child exits
-	KillAfter   time.Duration // SIGKILL this long after a forwarded terminating signal; 0 is off
-	Subreaper   bool          // -s: asked for explicitly (automatic when not PID 1)
+	SingleChild bool             // signal the child only, not its process group
+	Rewrite     forward.Rules    // signal rewrites applied before forwarding
+	Remap       exitstatus.Remap // exit-status rewrites applied last
+	Grace       time.Duration    // time leftovers get after the main child exits
+	KillAfter   time.Duration    // SIGKILL this long after a forwarded terminating signal; 0 is off
+	Subreaper   bool             // -s: asked for explicitly (automatic when not PID 1)
 	Pdeath      syscall.Signal
 	Pause       bool
 	Verbosity   int
 	WarnReap    bool // -w: log every reaped zombie
-}
-
-// Remap rewrites exit statuses: From[i] becomes To[i].
-type Remap struct {
-	set [256]bool
-	to  [256]uint8
-}
-
-// Set makes status from be reported as to.
-func (r *Remap) Set(from, to uint8) { r.set[from], r.to[from] = true, to }
-
-// Apply returns the status to report for code.
-func (r *Remap) Apply(code int) int {
-	if code >= 0 && code < 256 && r.set[code] {
-		return int(r.to[code])
-	}
-	return code
 }
 
 // Usage is printed by --help and, in short, after a usage error.
@@ -237,7 +210,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 			rewriteSeen, c.Rewrite = true, forward.Rules{}
 		}
 		if opt.short == 'e' && !remapSeen {
-			remapSeen, c.Remap = true, Remap{}
+			remapSeen, c.Remap = true, exitstatus.Remap{}
 		}
 		if err := opt.apply(c, val); err != nil {
 			return nil, errors.New(optName(opt) + ": " + err.Error())
@@ -363,7 +336,7 @@ func addRewrite(r *forward.Rules, v string) error {
 	return r.Set(f, t)
 }
 
-func addRemap(r *Remap, v string) error {
+func addRemap(r *exitstatus.Remap, v string) error {
 	from, to, hasTo := strings.Cut(v, ":")
 	f, err := parseStatus(from)
 	if err != nil {

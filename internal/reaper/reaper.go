@@ -1,4 +1,4 @@
-// Package reaper collects exited children and decodes their statuses.
+// Package reaper collects exited children.
 //
 // # Ownership
 //
@@ -21,11 +21,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Reap collects every child that has exited, calling found for each, and
-// returns without blocking when none is left to collect. children is false
-// when initd has no children at all (ECHILD), which means nothing is left
-// to wait for. Stopped and continued children are not reported.
-func Reap(found func(pid int, ws syscall.WaitStatus)) (children bool) {
+// Exit is one collected child.
+type Exit struct {
+	Pid    int
+	Status syscall.WaitStatus
+}
+
+// Reap collects every child that has exited and returns them, in the order
+// collected, without blocking. left is false when initd has no children at
+// all (ECHILD), which means nothing is left to wait for. Stopped and
+// continued children are not reported. buf is reused for the result, so
+// that a storm of orphans does not allocate per reap.
+func Reap(buf []Exit) (exits []Exit, left bool) {
+	exits = buf[:0]
 	for {
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
@@ -33,26 +41,12 @@ func Reap(found func(pid int, ws syscall.WaitStatus)) (children bool) {
 		case err == syscall.EINTR:
 			continue
 		case err != nil: // ECHILD: no children at all
-			return false
+			return exits, false
 		case pid == 0: // children exist, none has exited
-			return true
+			return exits, true
 		}
-		found(pid, ws)
+		exits = append(exits, Exit{pid, ws})
 	}
-}
-
-// ExitCode converts a wait status into a shell-style exit code: the exit
-// status, or 128+n for a process killed by signal n.
-func ExitCode(ws syscall.WaitStatus) int {
-	switch {
-	case ws.Exited():
-		return ws.ExitStatus()
-	case ws.Signaled():
-		return 128 + int(ws.Signal())
-	}
-	// Stopped or continued statuses are never asked for (no WUNTRACED),
-	// so this is unreachable short of a kernel change.
-	return 128 + int(ws.StopSignal())
 }
 
 // SetSubreaper registers the calling process as a child subreaper, so that

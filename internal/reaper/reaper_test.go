@@ -5,27 +5,9 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-)
 
-func TestExitCode(t *testing.T) {
-	for _, tt := range []struct {
-		ws   syscall.WaitStatus
-		want int
-	}{
-		{0 << 8, 0},
-		{1 << 8, 1},
-		{42 << 8, 42},
-		{255 << 8, 255},
-		{syscall.WaitStatus(syscall.SIGTERM), 143},
-		{syscall.WaitStatus(syscall.SIGKILL), 137},
-		{syscall.WaitStatus(syscall.SIGSEGV) | 0x80, 139}, // core dumped
-		{syscall.WaitStatus(64), 192},
-	} {
-		if got := ExitCode(tt.ws); got != tt.want {
-			t.Errorf("ExitCode(%#x) = %d, want %d", uint32(tt.ws), got, tt.want)
-		}
-	}
-}
+	"github.com/initd/initd/internal/exitstatus"
+)
 
 // Reap must collect every exited child, report each once, and then say
 // whether children remain, without blocking.
@@ -47,8 +29,11 @@ func TestReap(t *testing.T) {
 		}
 	}
 	got := map[int]int{}
-	children := Reap(func(pid int, ws syscall.WaitStatus) { got[pid] = ExitCode(ws) })
-	if children {
+	exits, left := Reap(nil)
+	for _, e := range exits {
+		got[e.Pid] = exitstatus.Of(e.Status)
+	}
+	if left {
 		t.Errorf("Reap reported children left, want none")
 	}
 	for pid, code := range want {
@@ -60,7 +45,11 @@ func TestReap(t *testing.T) {
 	// With a live child, Reap returns at once and reports it.
 	live := start("exec sleep 10")
 	defer func() { syscall.Kill(live, syscall.SIGKILL); syscall.Wait4(live, &ws, 0, nil) }()
-	if !Reap(func(pid int, _ syscall.WaitStatus) { t.Errorf("reaped live pid %d", pid) }) {
+	exits, left = Reap(exits)
+	for _, e := range exits {
+		t.Errorf("reaped live pid %d", e.Pid)
+	}
+	if !left {
 		t.Errorf("Reap reported no children with one alive")
 	}
 }

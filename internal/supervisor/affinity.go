@@ -1,12 +1,12 @@
 package supervisor
 
 import (
-	"bytes"
 	"os"
 	"runtime"
-	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/initd/initd/internal/procfs"
 )
 
 // Subscribing to a signal (signal.Notify of a new one) is a hand-off with
@@ -62,7 +62,7 @@ func (p cpuPin) restore() {
 // spawn restores the CPU sets and runs start on a thread that certainly
 // has the original set, since the child inherits the set of the thread
 // that forks it.
-func (p cpuPin) spawn(start func() (int, error)) (int, error) {
+func (p cpuPin) spawn(start func() error) error {
 	if !p.ok {
 		return start()
 	}
@@ -82,40 +82,18 @@ func (p cpuPin) spawn(start func() (int, error)) (int, error) {
 // of the unpinned build instead of 0.64x), and they then keep their single
 // CPU, which costs initd nothing measurable.
 func (p cpuPin) setAll(set *unix.CPUSet) {
-	tids, _, err := numbers("/proc/self/task")
+	tids, _, err := procfs.Numbers("/proc/self/task")
 	if err != nil {
 		return
 	}
-	ours := procIsOurs(os.Getpid())
+	ours := procfs.Ours(os.Getpid())
 	buf := make([]byte, 4096)
 	for _, tid := range tids {
 		if !ours {
-			if tid = nsTid(tid, buf); tid == 0 {
+			if tid = procfs.NsTid(tid, buf); tid == 0 {
 				continue
 			}
 		}
 		unix.SchedSetaffinity(tid, set)
 	}
-}
-
-// nsTid returns the id in initd's own PID namespace of the thread that
-// /proc/self/task lists as tid, or 0.
-func nsTid(tid int, buf []byte) int {
-	fd, err := unix.Open("/proc/self/task/"+strconv.Itoa(tid)+"/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0
-	}
-	n, _ := unix.Read(fd, buf)
-	unix.Close(fd)
-	_, rest, ok := bytes.Cut(buf[:max(n, 0)], []byte("\nNSpid:"))
-	if !ok {
-		return 0
-	}
-	line, _, _ := bytes.Cut(rest, []byte{'\n'})
-	f := bytes.Fields(line)
-	if len(f) < 2 { // one field: /proc is not an ancestor's
-		return 0
-	}
-	id, _ := strconv.Atoi(string(f[len(f)-1]))
-	return id
 }

@@ -46,8 +46,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/initd/initd/internal/exitstatus"
 	"github.com/initd/initd/internal/forward"
+	"github.com/initd/initd/internal/procfs"
 	"github.com/initd/initd/internal/reaper"
+	"github.com/initd/initd/internal/spawn"
 )
 
 // Options configure Run.
@@ -117,10 +120,11 @@ func Run(o *Options) int {
 		return s.pause(chld, sigs)
 	}
 
-	inherited := inheritedFDs()
-	pid, err := pin.spawn(func() (int, error) { return spawn(o.Argv, o.Env) })
+	inherited := spawn.InheritedFDs()
+	var pid int
+	err := pin.spawn(func() (err error) { pid, _, err = spawn.Start(o.Argv, o.Env, false); return err })
 	if err != nil {
-		e := err.(*ExecError)
+		e := err.(*spawn.Error)
 		s.Log.Error(e.Msg)
 		return e.Code
 	}
@@ -158,18 +162,20 @@ func Run(o *Options) int {
 
 // reap collects exited children and reports whether Run is done.
 func (s *supervisor) reap() bool {
-	children := reaper.Reap(func(pid int, ws syscall.WaitStatus) {
+	exits, children := reaper.Reap(nil)
+	for _, e := range exits {
+		pid, ws := e.Pid, e.Status
 		delete(s.termed, pid) // the pid may be reused from now on
 		if s.alive && pid == s.child.Pid {
-			s.alive, s.status = false, reaper.ExitCode(ws)
+			s.alive, s.status = false, exitstatus.Of(ws)
 			s.Log.Info("child exited with status ", itoa(s.status))
 			s.killAfter = nil
-			return
+			continue
 		}
 		if s.WarnReap {
-			s.Log.Error("reaped zombie pid ", itoa(pid), " (status ", itoa(reaper.ExitCode(ws)), ")")
+			s.Log.Error("reaped zombie pid ", itoa(pid), " (status ", itoa(exitstatus.Of(ws)), ")")
 		}
-	})
+	}
 	switch {
 	case s.alive:
 		return false
@@ -246,21 +252,21 @@ func (s *supervisor) signalLeftovers(sig syscall.Signal, skipGroup bool) {
 	if !s.pid1 && !skipGroup {
 		syscall.Kill(-s.child.Pid, sig)
 	}
-	ps, ok := processes(s.self)
+	ps, ok := procfs.List(s.self)
 	if !ok {
 		return
 	}
 	for _, p := range ps {
 		// The group was signalled as a whole, just now or before: a
 		// second signal could run a trap twice.
-		if p.pgrp == s.child.Pid {
+		if p.Pgrp == s.child.Pid {
 			continue
 		}
 		// Outside a PID namespace of its own, initd touches only its own
 		// children: re-parented orphans, which cannot be reused while
 		// unreaped.
-		if s.pid1 || p.ppid == s.self {
-			s.kill(p.pid, sig)
+		if s.pid1 || p.Ppid == s.self {
+			s.kill(p.Pid, sig)
 		}
 	}
 }
@@ -275,13 +281,13 @@ func (s *supervisor) termAdopted() {
 	if s.pid1 {
 		return
 	}
-	ps, ok := processes(s.self)
+	ps, ok := procfs.List(s.self)
 	if !ok {
 		return
 	}
 	for _, p := range ps {
-		if p.ppid == s.self && p.pgrp != s.child.Pid && !s.termed[p.pid] {
-			s.kill(p.pid, syscall.SIGTERM)
+		if p.Ppid == s.self && p.Pgrp != s.child.Pid && !s.termed[p.Pid] {
+			s.kill(p.Pid, syscall.SIGTERM)
 		}
 	}
 }
@@ -317,11 +323,12 @@ func (s *supervisor) pause(chld, sigs chan os.Signal) int {
 	for {
 		select {
 		case <-chld:
-			reaper.Reap(func(pid int, ws syscall.WaitStatus) {
+			exits, _ := reaper.Reap(nil)
+			for _, e := range exits {
 				if s.WarnReap {
-					s.Log.Error("reaped zombie pid ", itoa(pid), " (status ", itoa(reaper.ExitCode(ws)), ")")
+					s.Log.Error("reaped zombie pid ", itoa(e.Pid), " (status ", itoa(exitstatus.Of(e.Status)), ")")
 				}
-			})
+			}
 		case sig := <-sigs:
 			if sig == syscall.SIGINT || sig == syscall.SIGTERM {
 				return 0

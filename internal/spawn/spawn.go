@@ -1,54 +1,65 @@
-package supervisor
+// Package spawn starts initd's child: it finds the command like execvp(3),
+// forks it into a process group of its own, and turns every failure into
+// the message and exit status a user needs.
+package spawn
 
 import (
 	"bytes"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/initd/initd/internal/config"
+	"github.com/initd/initd/internal/exitstatus"
+	"github.com/initd/initd/internal/procfs"
 )
 
 // defaultPath is searched when PATH is unset; it is the PATH that Docker
 // gives containers.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// ExecError is a command that could not be started. Code is the exit status
-// initd reports for it: 126, 127, or config.ExitSetup when the failure was
+// Error is a command that could not be started. Code is the exit status
+// initd reports for it: 126, 127, or exitstatus.Setup when the failure was
 // initd's own (fork failed).
-type ExecError struct {
+type Error struct {
 	Code int
 	Msg  string
 }
 
-func (e *ExecError) Error() string { return e.Msg }
+func (e *Error) Error() string { return e.Msg }
 
-// spawn starts argv in a new process group, in the terminal's foreground
+// Start starts argv in a new process group, in the terminal's foreground
 // when stdin is initd's controlling terminal. Working directory,
 // environment, standard descriptors and descriptors without close-on-exec
-// pass through unchanged.
-func spawn(argv []string, env []string) (int, error) {
+// pass through unchanged. With wantPidfd it also returns a pidfd of the
+// child (CLONE_PIDFD, Linux 5.3+), or -1 where the kernel gives none; the
+// caller owns it.
+func Start(argv []string, env []string, wantPidfd bool) (pid, pidfd int, err error) {
+	pidfd = -1
 	path, err := lookPath(argv[0], env)
 	if err != nil {
-		return 0, err
+		return 0, -1, err
 	}
 	attr := &syscall.SysProcAttr{Setpgid: true}
+	if wantPidfd {
+		attr.PidFD = &pidfd
+	}
 	// Asking for the foreground when stdin is not our controlling terminal
 	// makes the spawn fail with ENOTTY, so only ask when TIOCGPGRP works.
 	if _, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil {
 		attr.Foreground, attr.Ctty = true, 0
 	}
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+	pid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{0, 1, 2},
 		Sys:   attr,
 	})
 	if err != nil {
-		return 0, explain(argv[0], path, err)
+		return 0, -1, explain(argv[0], path, err)
 	}
-	return pid, nil
+	return pid, pidfd, nil
 }
 
 // lookPath finds name like execvp(3): a name with a slash is used as is;
@@ -67,7 +78,7 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	if set && path == "" {
-		return "", &ExecError{config.ExitNotFound, name + ": not found (PATH is empty)"}
+		return "", &Error{exitstatus.NotFound, name + ": not found (PATH is empty)"}
 	}
 	denied := ""
 	for _, dir := range strings.Split(path, ":") {
@@ -87,26 +98,26 @@ func lookPath(name string, env []string) (string, error) {
 		}
 	}
 	if denied != "" {
-		return "", &ExecError{config.ExitNoExec, denied + ": permission denied (not executable)"}
+		return "", &Error{exitstatus.NoExec, denied + ": permission denied (not executable)"}
 	}
-	return "", &ExecError{config.ExitNotFound, name + ": not found in PATH"}
+	return "", &Error{exitstatus.NotFound, name + ": not found in PATH"}
 }
 
 // explain turns an exec failure into the message and status a user needs.
 func explain(name, path string, err error) error {
 	errno, _ := err.(syscall.Errno)
-	e := &ExecError{Code: config.ExitNoExec}
+	e := &Error{Code: exitstatus.NoExec}
 	switch errno {
 	case syscall.ENOENT, syscall.ENOTDIR:
 		var st unix.Stat_t
 		if unix.Stat(path, &st) != nil {
-			e.Code, e.Msg = config.ExitNotFound, name+": not found"
+			e.Code, e.Msg = exitstatus.NotFound, name+": not found"
 			return e
 		}
 		// The file exists, so its interpreter does not.
 		e.Msg = name + ": cannot execute: " + badInterpreter(path)
 	case syscall.ENAMETOOLONG:
-		e.Code, e.Msg = config.ExitNotFound, name[:min(len(name), 64)]+"...: file name too long"
+		e.Code, e.Msg = exitstatus.NotFound, name[:min(len(name), 64)]+"...: file name too long"
 	case syscall.EACCES:
 		var st unix.Stat_t
 		if unix.Stat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
@@ -119,7 +130,7 @@ func explain(name, path string, err error) error {
 	case syscall.E2BIG:
 		e.Msg = name + ": cannot execute: argument list too long"
 	case syscall.EAGAIN, syscall.ENOMEM:
-		e.Code, e.Msg = config.ExitSetup, "cannot start "+name+": fork: "+err.Error()
+		e.Code, e.Msg = exitstatus.Setup, "cannot start "+name+": fork: "+err.Error()
 	default:
 		e.Msg = name + ": cannot execute: " + err.Error()
 	}
@@ -151,11 +162,11 @@ func badInterpreter(path string) string {
 	return "bad interpreter " + strconv.Quote(interp) + ": no such file"
 }
 
-// inheritedFDs lists descriptors 3 and up that initd was given without
+// InheritedFDs lists descriptors 3 and up that initd was given without
 // close-on-exec. They are meant for the child, which inherits them across
 // exec; initd closes its own copies once the child runs. The Go runtime's
 // own descriptors are all close-on-exec and are never listed.
-func inheritedFDs() []int {
+func InheritedFDs() []int {
 	var fds []int
 	check := func(fd int) {
 		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
@@ -163,7 +174,7 @@ func inheritedFDs() []int {
 			fds = append(fds, fd)
 		}
 	}
-	if open, dirfd, err := numbers("/proc/self/fd"); err == nil {
+	if open, dirfd, err := procfs.Numbers("/proc/self/fd"); err == nil {
 		for _, fd := range open {
 			if fd > 2 && fd != dirfd {
 				check(fd)
@@ -177,3 +188,6 @@ func inheritedFDs() []int {
 	}
 	return fds
 }
+
+// Environ returns the environment initd was started with, for the child.
+func Environ() []string { return os.Environ() }
