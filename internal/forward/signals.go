@@ -170,14 +170,3 @@ func Parse(s string) (syscall.Signal, error) {
 	}
 	return syscall.Signal(n), nil
 }
-
-// Terminating reports whether sig is one a process is expected to shut down
-// on. Once initd has forwarded one of these it does not send its own SIGTERM
-// to the same processes, so that a trap never runs twice because of initd.
-func Terminating(sig syscall.Signal) bool {
-	switch sig {
-	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGKILL:
-		return true
-	}
-	return false
-}

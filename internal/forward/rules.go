@@ -36,23 +36,3 @@ func (r *Rules) Apply(sig syscall.Signal) (out syscall.Signal, ok bool) {
 	}
 	return sig, true
 }
-
-// Target is where forwarded signals go.
-type Target struct {
-	// Pid is the main child; it leads its own process group.
-	Pid int
-	// Group sends to the child's whole process group rather than the child.
-	Group bool
-}
-
-// Send delivers sig to the target. The caller must guarantee that Pid has
-// not been reaped, or, with Group, that the group may still have members:
-// the kernel keeps a pid from being reused while a group of that id exists,
-// so a group target stays safe after the leader is reaped.
-func (t Target) Send(sig syscall.Signal) error {
-	pid := t.Pid
-	if t.Group {
-		pid = -pid
-	}
-	return syscall.Kill(pid, sig)
-}
