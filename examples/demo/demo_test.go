@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,12 +10,6 @@ import (
 	"github.com/initd/initd/examples/internal/demo"
 	"github.com/initd/initd/examples/internal/testenv"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Cleanup()
-	os.Exit(code)
-}
 
 // TestNamespaceMode runs the demo command as "make demo" would on a
 // machine without Docker, and checks the table it prints.

@@ -50,7 +50,7 @@ const (
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) ([]demo.Outcome, error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	initdPath := fs.String("initd", "", "initd binary to use (default: build cmd/initd of this checkout)")
+	initdPath := fs.String("initd", "", "initd binary to use (default: make build, then bin/initd)")
 	mode := fs.String("mode", modeAuto, "engine: auto (Docker if usable, else namespaces), docker, or namespace")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long a stop waits before SIGKILL, as docker stop -t")
 	base := fs.String("base", demo.BaseAuto, "how to make debian:stable without a registry: auto, debootstrap or host")
@@ -90,13 +90,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) ([]demo.O
 	}
 	initd := *initdPath
 	if initd == "" {
-		tmp, err := os.MkdirTemp("", "initd-demo-bin-")
-		if err != nil {
-			return nil, err
-		}
-		defer os.RemoveAll(tmp)
-		err = demo.Step(stderr, "building initd", func() error {
-			initd, err = demo.BuildInitd(repo, tmp)
+		err = demo.Step(stderr, "building initd (make build)", func() error {
+			initd, err = demo.BuildInitd(repo)
 			return err
 		})
 		if err != nil {

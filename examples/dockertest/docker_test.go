@@ -23,12 +23,6 @@ import (
 	"github.com/initd/initd/examples/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testenv.Cleanup()
-	os.Exit(code)
-}
-
 // stopTimeout is docker stop's default and the manifests' grace period.
 const stopTimeout = 10 * time.Second
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -56,48 +57,80 @@ func Step(w io.Writer, what string, f func() error) error {
 // cache holds the root file system tarball so later runs import it in a
 // few seconds instead of bootstrapping again.
 func (d *Daemon) EnsureBase(ctx context.Context, w io.Writer, kind, suite, cache string) error {
-	if d.Docker(ctx, "image", "inspect", BaseTag).Run() == nil {
+	return EnsureBase(ctx, d, w, kind, suite, cache)
+}
+
+// EnsureBase makes sure e has debian:stable, made as the Daemon method
+// says. Engines running at the same time share the cache: the first
+// bootstraps, the others wait for its tarball.
+func EnsureBase(ctx context.Context, e Engine, w io.Writer, kind, suite, cache string) error {
+	if e.Command(ctx, "image", "inspect", BaseTag).Run() == nil {
 		return nil
 	}
 	if kind == BaseHost {
 		return Step(w, "making "+BaseTag+" from the host's dash and busybox", func() error {
-			return d.importHost(ctx)
+			return importHost(ctx, e)
 		})
 	}
 	tarball := filepath.Join(cache, "debian-"+suite+"-minbase.tar")
+	unlock, err := lockCache(cache)
+	if err != nil {
+		return err
+	}
 	if _, err := os.Stat(tarball); err != nil {
 		err := Step(w, "bootstrapping Debian "+suite+" with debootstrap (once; about 30-50 s)", func() error {
 			return debootstrap(ctx, suite, tarball)
 		})
 		if err != nil {
+			unlock()
 			if kind == BaseAuto {
 				fmt.Fprintf(w, "falling back to a stand-in %s built from the host's dash and busybox\n", BaseTag)
 				return Step(w, "making "+BaseTag+" from the host's dash and busybox", func() error {
-					return d.importHost(ctx)
+					return importHost(ctx, e)
 				})
 			}
 			return err
 		}
 	}
+	unlock()
 	return Step(w, "importing "+tarball+" as "+BaseTag, func() error {
-		return d.importTar(ctx, tarball)
+		return importTar(ctx, e, tarball)
 	})
 }
 
+// lockCache takes an exclusive lock on the cache directory, so two tests
+// or demos started together bootstrap Debian once, not twice.
+func lockCache(cache string) (unlock func(), err error) {
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(cache, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %v", cache, err)
+	}
+	return func() { f.Close() }, nil
+}
+
 // importTar imports a root file system tarball as debian:stable, with the
-// PATH and CMD of the official image.
-func (d *Daemon) importTar(ctx context.Context, tarball string) error {
+// PATH and CMD of the official image. The name is given in full, which
+// both engines take as it is (Podman would otherwise file a bare name
+// under localhost/).
+func importTar(ctx context.Context, e Engine, tarball string) error {
 	f, err := os.Open(tarball)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	cmd := d.Docker(ctx, "import",
+	cmd := e.Command(ctx, "import",
 		"-c", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"-c", `CMD ["bash"]`, "-", BaseTag)
+		"-c", `CMD ["bash"]`, "-", "docker.io/library/"+BaseTag)
 	cmd.Stdin = f
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("docker import: %v: %s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("import: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -149,7 +182,7 @@ func debootstrap(ctx context.Context, suite, tarball string) error {
 // instead of exec'ing it; busybox's sh would exec and hide the very
 // problem the demo shows), bash, their shared libraries and busybox for
 // the small tools trap.sh uses (sleep).
-func (d *Daemon) importHost(ctx context.Context) error {
+func importHost(ctx context.Context, e Engine) error {
 	root, err := os.MkdirTemp("", "initd-demo-rootfs-")
 	if err != nil {
 		return err
@@ -200,7 +233,7 @@ func (d *Daemon) importHost(ctx context.Context) error {
 	if b, err := exec.CommandContext(ctx, "tar", "-C", root, "--numeric-owner", "-cf", tarball, ".").CombinedOutput(); err != nil {
 		return fmt.Errorf("tar: %v: %s", err, b)
 	}
-	return d.importTar(ctx, tarball)
+	return importTar(ctx, e, tarball)
 }
 
 // sharedLibs lists the absolute paths of the libraries ldd names for bin.

@@ -118,15 +118,25 @@ func (d *Daemon) Docker(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// Command is Docker under the name the Engine interface gives it.
+func (d *Daemon) Command(ctx context.Context, args ...string) *exec.Cmd {
+	return d.Docker(ctx, args...)
+}
+
 // Output runs a docker command and returns its stdout; an error carries
 // stderr so the reader sees what docker said.
 func (d *Daemon) Output(ctx context.Context, args ...string) (string, error) {
-	cmd := d.Docker(ctx, args...)
+	return output(d.Docker(ctx, args...), "docker", args)
+}
+
+// output runs cmd and returns its stdout; an error carries stderr so the
+// reader sees what the engine said.
+func output(cmd *exec.Cmd, name string, args []string) (string, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return string(out), fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return string(out), fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return string(out), nil
 }
@@ -246,28 +256,37 @@ func tail(path string, n int) string {
 }
 
 // Images are the tags the demo builds, one per Dockerfile at the
-// repository root.
+// repository root. Podman stores them as localhost/<tag>.
 var Images = map[string]string{
 	"exec":  "initd-demo/exec",
 	"shell": "initd-demo/shell",
 	"initd": "initd-demo/initd",
+	"pause": "initd-demo/pause",
 }
 
-// BuildImages builds Dockerfile.exec, Dockerfile.shell and Dockerfile.initd
-// from repo, with initd as bin/initd. The context is a temporary copy that
-// holds only what the Dockerfiles copy, so any initd binary can be used
-// and nothing else of the checkout is sent to the daemon.
+// BuildImages builds Dockerfile.exec, Dockerfile.shell, Dockerfile.initd
+// and Dockerfile.pause from repo, with initd as bin/initd.
 func (d *Daemon) BuildImages(ctx context.Context, repo, initd string) error {
+	return BuildImages(ctx, d, repo, initd)
+}
+
+// BuildImages builds the images of Images on e. The context is a
+// temporary copy that holds only what the Dockerfiles copy, so any initd
+// binary can be used and nothing else of the checkout is sent to the
+// engine. extra goes before the other build options (Podman's
+// --pull=never).
+func BuildImages(ctx context.Context, e Engine, repo, initd string, extra ...string) error {
 	ctxDir, err := os.MkdirTemp("", "initd-demo-context-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(ctxDir)
+	variants := []string{"exec", "shell", "initd", "pause"}
 	copies := map[string]string{
 		filepath.Join(repo, "examples", "trap.sh"): "examples/trap.sh",
 		initd: "bin/initd",
 	}
-	for _, v := range []string{"exec", "shell", "initd"} {
+	for _, v := range variants {
 		copies[filepath.Join(repo, "Dockerfile."+v)] = "Dockerfile." + v
 	}
 	for from, to := range copies {
@@ -275,9 +294,11 @@ func (d *Daemon) BuildImages(ctx context.Context, repo, initd string) error {
 			return err
 		}
 	}
-	for _, v := range []string{"exec", "shell", "initd"} {
-		if _, err := d.Output(ctx, "build", "--network", "none", "-q",
-			"-f", filepath.Join(ctxDir, "Dockerfile."+v), "-t", Images[v], ctxDir); err != nil {
+	for _, v := range variants {
+		args := append([]string{"build"}, extra...)
+		args = append(args, "--network", "none", "-q",
+			"-f", filepath.Join(ctxDir, "Dockerfile."+v), "-t", Images[v], ctxDir)
+		if _, err := e.Output(ctx, args...); err != nil {
 			return err
 		}
 	}
@@ -310,8 +331,17 @@ func copyFile(from, to string) error {
 	return out.Close()
 }
 
+// Engine is the docker-compatible command line of a container engine:
+// the private dockerd's docker client, or a private Podman.
+type Engine interface {
+	// Command returns a command of the engine's client, not yet started.
+	Command(ctx context.Context, args ...string) *exec.Cmd
+	// Output runs one and returns its stdout; an error carries stderr.
+	Output(ctx context.Context, args ...string) (string, error)
+}
+
 // DockerVariant is one row of the Docker mode: an image and the extra
-// docker run options it is started with.
+// "docker run" (or "podman run") options it is started with.
 type DockerVariant struct {
 	Name    string
 	Image   string
@@ -323,21 +353,29 @@ type DockerVariant struct {
 // with "docker stop -t timeout" and reports what happened. The container
 // is removed afterwards.
 func (d *Daemon) RunDocker(ctx context.Context, name string, v DockerVariant, timeout time.Duration) Outcome {
+	return RunContainer(ctx, d, name, v, timeout)
+}
+
+// RunContainer starts v on e as a detached container called name, waits
+// until trap.sh has started, stops it with "stop -t timeout" and reports
+// what happened. The logs are read after the stop, when the engine has
+// all of them. The container is removed afterwards.
+func RunContainer(ctx context.Context, e Engine, name string, v DockerVariant, timeout time.Duration) Outcome {
 	o := Outcome{Variant: v.Name}
 	args := append([]string{"run", "-d", "--network", "none", "--name", name}, v.RunArgs...)
 	args = append(append(args, v.Image), v.Args...)
-	if _, err := d.Output(ctx, args...); err != nil {
+	if _, err := e.Output(ctx, args...); err != nil {
 		o.Err = err
 		return o
 	}
-	defer d.Docker(context.Background(), "rm", "-f", name).Run()
+	defer e.Command(context.Background(), "rm", "-f", name).Run()
 
 	logs := func() string {
-		out, _ := d.Docker(ctx, "logs", name).CombinedOutput()
+		out, _ := e.Command(ctx, "logs", name).CombinedOutput()
 		return string(out)
 	}
 	running := func() bool {
-		out, err := d.Output(ctx, "inspect", "-f", "{{.State.Running}}", name)
+		out, err := e.Output(ctx, "inspect", "-f", "{{.State.Running}}", name)
 		return err == nil && strings.TrimSpace(out) == "true"
 	}
 	if err := waitStarted(ctx, logs, func() bool { return !running() }); err != nil {
@@ -348,12 +386,12 @@ func (d *Daemon) RunDocker(ctx context.Context, name string, v DockerVariant, ti
 	o.PID = ParsePID(logs())
 
 	start := time.Now()
-	if _, err := d.Output(ctx, "stop", "-t", strconv.Itoa(int(timeout/time.Second)), name); err != nil {
+	if _, err := e.Output(ctx, "stop", "-t", strconv.Itoa(int(timeout/time.Second)), name); err != nil {
 		o.Err = err
 		return o
 	}
 	o.Stop = time.Since(start)
-	code, err := d.Output(ctx, "inspect", "-f", "{{.State.ExitCode}}", name)
+	code, err := e.Output(ctx, "inspect", "-f", "{{.State.ExitCode}}", name)
 	if err != nil {
 		o.Err = err
 		return o

@@ -30,21 +30,22 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// BuildInitd builds cmd/initd of the checkout at repo into dir, with the
-// flags of "make build", and returns the binary's path.
-func BuildInitd(repo, dir string) (string, error) {
-	goTool, err := exec.LookPath("go")
+// BuildInitd runs "make build" in the checkout at repo and returns the
+// binary it made, bin/initd. The examples never build initd their own way:
+// the binary they run is the one the Makefile builds (and exports to every
+// recipe as INITD_BIN), with its link flags and its commit stamp.
+func BuildInitd(repo string) (string, error) {
+	makeTool, err := exec.LookPath("make")
 	if err != nil {
-		return "", errors.New("go not found in PATH; build initd with make build and pass its path")
+		return "", errors.New("make not found in PATH; run make build and pass bin/initd (INITD_BIN or -initd)")
 	}
-	out := filepath.Join(dir, "initd")
-	cmd := exec.Command(goTool, "build", "-trimpath",
-		"-ldflags", "-s -w -X=runtime.godebugDefault=asyncpreemptoff=1",
-		"-o", out, "./cmd/initd")
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd := exec.Command(makeTool, "-C", repo, "build")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building initd: %v\n%s", err, b)
+		return "", fmt.Errorf("make -C %s build: %v\n%s", repo, err, b)
+	}
+	out := filepath.Join(repo, "bin", "initd")
+	if !fileExists(out) {
+		return "", fmt.Errorf("make -C %s build made no %s", repo, out)
 	}
 	return out, nil
 }

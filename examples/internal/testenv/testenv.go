@@ -31,14 +31,13 @@ func SkipOrFail(t testing.TB, format string, args ...any) {
 
 var (
 	buildOnce sync.Once
-	buildDir  string
 	built     string
 	buildErr  error
 )
 
-// Initd returns the initd binary to test: $INITD_BIN if set, otherwise
-// cmd/initd of this checkout built once per test binary with the flags of
-// "make build".
+// Initd returns the initd binary to test: $INITD_BIN if set (the Makefile
+// exports it to every recipe), otherwise the bin/initd that "make build"
+// makes in this checkout, built once per test binary.
 func Initd(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("INITD_BIN"); p != "" {
@@ -57,23 +56,12 @@ func Initd(t testing.TB) string {
 		if repo, buildErr = demo.FindRepo("."); buildErr != nil {
 			return
 		}
-		if buildDir, buildErr = os.MkdirTemp("", "initd-test-bin-"); buildErr != nil {
-			return
-		}
-		built, buildErr = demo.BuildInitd(repo, buildDir)
+		built, buildErr = demo.BuildInitd(repo)
 	})
 	if buildErr != nil {
 		t.Fatalf("no initd to test: %v", buildErr)
 	}
 	return built
-}
-
-// Cleanup removes the binary Initd built; call it from TestMain after
-// m.Run.
-func Cleanup() {
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
 }
 
 // Writer sends progress lines to the test log.
