@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -30,50 +31,115 @@ const stopTimeout = 10 * time.Second
 // about a second.
 const fast = 3 * time.Second
 
-func TestDocker(t *testing.T) {
+var (
+	setupOnce sync.Once
+	shared    *demo.Daemon
+	initdBin  string
+	setupErr  error
+	skipWhy   string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil {
+		if err := shared.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "cleaning up the private dockerd: %v\n", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+// daemon returns the private dockerd every test of this package shares,
+// started with --init-path pointing at initd (which only changes what
+// "docker run --init" and Compose's init: true use), with the base image
+// and the demo's images built. It is stopped when the tests are done.
+func daemon(t *testing.T) (*demo.Daemon, string) {
+	t.Helper()
 	if err := demo.DockerUsable(); err != nil {
 		testenv.SkipOrFail(t, "no Docker engine can be started: %v", err)
 	}
 	initd := testenv.Initd(t)
-	repo, err := demo.FindRepo(".")
-	if err != nil {
-		t.Fatal(err)
+	setupOnce.Do(func() {
+		initdBin = initd
+		repo, err := demo.FindRepo(".")
+		if err != nil {
+			setupErr = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		dir, err := os.MkdirTemp("", "initd-docker-")
+		if err != nil {
+			setupErr = err
+			return
+		}
+		d, err := demo.StartDaemon(ctx, dir, "--init-path", initd)
+		if err != nil {
+			os.RemoveAll(dir)
+			skipWhy = err.Error()
+			return
+		}
+		shared = d
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = dir
+		}
+		log := testenv.Writer{T: t}
+		if err := d.EnsureBase(ctx, log, demo.BaseAuto, "stable", filepath.Join(cache, "initd-demo")); err != nil {
+			setupErr = fmt.Errorf("making %s: %v", demo.BaseTag, err)
+			return
+		}
+		setupErr = d.BuildImages(ctx, repo, initd)
+	})
+	if skipWhy != "" {
+		testenv.SkipOrFail(t, "no Docker engine can be started: %s", skipWhy)
 	}
+	if setupErr != nil {
+		t.Fatalf("setting up the private dockerd: %v", setupErr)
+	}
+	return shared, initdBin
+}
+
+func TestDocker(t *testing.T) {
+	d, initd := daemon(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
-
-	// One daemon for everything: --init-path only changes what
-	// "docker run --init" uses, so the other checks are unaffected.
-	dir := filepath.Join(t.TempDir(), "docker")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	d, err := demo.StartDaemon(ctx, dir, "--init-path", initd)
-	if err != nil {
-		testenv.SkipOrFail(t, "no Docker engine can be started: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := d.Stop(); err != nil {
-			t.Errorf("cleaning up the private dockerd: %v", err)
-		}
-	})
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = t.TempDir()
-	}
-	log := testenv.Writer{T: t}
-	if err := d.EnsureBase(ctx, log, demo.BaseAuto, "stable", filepath.Join(cache, "initd-demo")); err != nil {
-		t.Fatalf("making %s: %v", demo.BaseTag, err)
-	}
-	if err := d.BuildImages(ctx, repo, initd); err != nil {
-		t.Fatal(err)
-	}
-
 	t.Run("stop", func(t *testing.T) { testStop(ctx, t, d) })
+	t.Run("pause", func(t *testing.T) { testPause(ctx, t, d) })
 	t.Run("info", func(t *testing.T) { testInfo(ctx, t, d, initd) })
 	t.Run("usr1", func(t *testing.T) { testUSR1(ctx, t, d) })
 	t.Run("ctrl-c-tty", func(t *testing.T) { testCtrlC(ctx, t, d, true) })
 	t.Run("ctrl-c-no-tty", func(t *testing.T) { testCtrlC(ctx, t, d, false) })
+}
+
+// testPause runs the Dockerfile.pause image: initd with no child, which
+// must answer docker stop's SIGTERM with status 0 at once.
+func testPause(ctx context.Context, t *testing.T, d *demo.Daemon) {
+	const name = "pause"
+	if _, err := d.Output(ctx, "run", "-d", "--network", "none", "--name", name, demo.Images["pause"]); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Docker(context.Background(), "rm", "-f", name).Run() })
+	time.Sleep(500 * time.Millisecond)
+	if out, err := d.Output(ctx, "inspect", "-f", "{{.State.Running}} {{.Path}} {{.Args}}", name); err != nil || strings.TrimSpace(out) != "true /initd [--pause]" {
+		t.Fatalf("pause container: %q %v, want it running /initd --pause", strings.TrimSpace(out), err)
+	}
+	start := time.Now()
+	if _, err := d.Output(ctx, "stop", "-t", "10", name); err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	code, err := d.Output(ctx, "inspect", "-f", "{{.State.ExitCode}}", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("initd --pause: stopped in %s, exit %s", elapsed, strings.TrimSpace(code))
+	if strings.TrimSpace(code) != "0" || elapsed >= fast {
+		t.Errorf("initd --pause: want exit 0 within %s of docker stop; got exit %s after %s", fast, strings.TrimSpace(code), elapsed)
+	}
 }
 
 // testStop stops the three images and the shell form under
