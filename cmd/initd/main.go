@@ -13,11 +13,16 @@ import (
 	"github.com/initd/initd"
 	"github.com/initd/initd/internal/config"
 	"github.com/initd/initd/internal/exitstatus"
+	"github.com/initd/initd/internal/forward"
+	"github.com/initd/initd/internal/lifecycle"
 	"github.com/initd/initd/internal/spawn"
 	"github.com/initd/initd/internal/supervisor"
 )
 
 func main() {
+	// First, so that a stop signal in the first millisecond waits for the
+	// child instead of killing initd (see supervisor.Subscription).
+	sub := supervisor.Subscribe()
 	// Descriptors 0, 1 and 2 are open: since Go 1.22 the runtime opens
 	// /dev/null on any that is closed before main runs (and aborts with
 	// "cannot open standard fds" if it cannot), so neither initd's files
@@ -51,17 +56,25 @@ func main() {
 		setPdeath(cfg.Pdeath, log)
 	}
 	code := supervisor.Run(&supervisor.Options{
-		Argv:        cfg.Command,
-		Env:         spawn.Environ(),
-		SingleChild: cfg.SingleChild,
-		Rules:       cfg.Rewrite,
-		Grace:       cfg.Grace,
-		KillAfter:   cfg.KillAfter,
-		Pause:       cfg.Pause,
-		WarnReap:    cfg.WarnReap,
-		ForwardURG:  initd.AsyncPreemptOff(os.Getenv("GODEBUG")),
-		Log:         log,
-	})
+		Argv: cfg.Command,
+		Env:  spawn.Environ(),
+		Lifecycle: lifecycle.Config{
+			Pause:       cfg.Pause,
+			SingleChild: cfg.SingleChild,
+			Grace:       cfg.Grace,
+			KillAfter:   cfg.KillAfter,
+			Stop:        cfg.Stop,
+			Policy: forward.Policy{
+				Rules:      cfg.Rewrite,
+				ForwardURG: initd.AsyncPreemptOff(os.Getenv("GODEBUG")),
+			},
+			ReportShell: cfg.ReportShell,
+			WarnReap:    cfg.WarnReap,
+			Verbosity:   cfg.Verbosity,
+		},
+		Reap: cfg.Reap,
+		Log:  log,
+	}, sub)
 	os.Exit(cfg.Remap.Apply(code))
 }
 

@@ -33,6 +33,7 @@ import (
 
 	"github.com/initd/initd/internal/exitstatus"
 	"github.com/initd/initd/internal/forward"
+	"github.com/initd/initd/internal/reaper"
 )
 
 // DefaultGrace is how long leftovers get after the main child exits.
@@ -57,8 +58,11 @@ type Config struct {
 	Rewrite     forward.Rules    // signal rewrites applied before forwarding
 	Remap       exitstatus.Remap // exit-status rewrites applied last
 	Grace       time.Duration    // time leftovers get after the main child exits
-	KillAfter   time.Duration    // SIGKILL this long after a forwarded terminating signal; 0 is off
-	Subreaper   bool             // -s: asked for explicitly (automatic when not PID 1)
+	KillAfter   time.Duration    // SIGKILL this long after a forwarded stop signal; 0 is off
+	Stop        forward.Set      // received signals that mean "stop"
+	ReportShell bool             // report a shell main child's own status
+	Reap        reaper.ReapMode
+	Subreaper   bool // -s: asked for explicitly (automatic when not PID 1)
 	Pdeath      syscall.Signal
 	Pause       bool
 	Verbosity   int
@@ -87,8 +91,20 @@ options:
                            at once)
   -k, --kill-after DURATION
                            SIGKILL the child's group DURATION after a
-                           forwarded terminating signal if the child is
-                           still alive (default off)
+                           forwarded stop signal if the child is still
+                           alive (default off)
+      --stop-signals LIST  the received signals that mean "stop"
+                           (comma-separated; default TERM,INT): only they
+                           start --kill-after and spare a process initd's
+                           own SIGTERM later
+      --report-shell       report the main child's own status even when it
+                           is a shell that died of the stop signal while
+                           waiting for its one command (default: report
+                           the command's status)
+      --reap MODE          auto, kernel (the kernel releases orphans: no
+                           zombie ever exists; Linux 6.15+) or wait
+                           (SIGCHLD and wait4); auto is kernel where the
+                           kernel supports it and -w is not given
   -s, --subreaper          register as child subreaper (automatic when not
                            PID 1)
   -p, --pdeath SIGNAL      receive SIGNAL when initd's parent dies
@@ -101,7 +117,8 @@ options:
 
 environment (a flag wins over its variable):
   INITD_SINGLE_CHILD, INITD_REWRITE (comma-separated), INITD_REMAP_EXIT
-  (comma-separated), INITD_GRACE, INITD_KILL_AFTER, INITD_VERBOSITY;
+  (comma-separated), INITD_GRACE, INITD_KILL_AFTER, INITD_STOP_SIGNALS,
+  INITD_REPORT_SHELL, INITD_REAP, INITD_VERBOSITY;
   tini's TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP and
   dumb-init's DUMB_INIT_SETSID=0 are honoured too.
 
@@ -129,6 +146,9 @@ var options = []option{
 	{'e', "remap-exit", true, func(c *Config, v string) error { return addRemap(&c.Remap, v) }},
 	{'t', "grace", true, func(c *Config, v string) (err error) { c.Grace, err = ParseDuration(v); return }},
 	{'k', "kill-after", true, func(c *Config, v string) (err error) { c.KillAfter, err = ParseDuration(v); return }},
+	{0, "stop-signals", true, func(c *Config, v string) (err error) { c.Stop, err = parseStopSignals(v); return }},
+	{0, "report-shell", false, setFlag(func(c *Config) { c.ReportShell = true })},
+	{0, "reap", true, func(c *Config, v string) (err error) { c.Reap, err = parseReap(v); return }},
 	{'s', "subreaper", false, setFlag(func(c *Config) { c.Subreaper = true })},
 	{'p', "pdeath", true, func(c *Config, v string) (err error) { c.Pdeath, err = forward.Parse(v); return }},
 	{'P', "pause", false, setFlag(func(c *Config) { c.Pause = true })},
@@ -142,7 +162,7 @@ var options = []option{
 // Parse reads the arguments after the program name and the environment
 // through getenv. It never has side effects.
 func Parse(args []string, getenv func(string) string) (*Config, error) {
-	c := &Config{Grace: DefaultGrace}
+	c := &Config{Grace: DefaultGrace, Stop: forward.DefaultStop}
 	if err := c.fromEnv(getenv); err != nil {
 		return nil, err
 	}
@@ -262,6 +282,9 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		{"INITD_REMAP_EXIT", func(v string) error { return eachItem(v, func(s string) error { return addRemap(&c.Remap, s) }) }},
 		{"INITD_GRACE", func(v string) (err error) { c.Grace, err = ParseDuration(v); return }},
 		{"INITD_KILL_AFTER", func(v string) (err error) { c.KillAfter, err = ParseDuration(v); return }},
+		{"INITD_STOP_SIGNALS", func(v string) (err error) { c.Stop, err = parseStopSignals(v); return }},
+		{"INITD_REPORT_SHELL", func(v string) (err error) { c.ReportShell, err = parseBool(v); return }},
+		{"INITD_REAP", func(v string) (err error) { c.Reap, err = parseReap(v); return }},
 		{"INITD_VERBOSITY", func(v string) (err error) { c.Verbosity, err = parseVerbosity(v); return }},
 	}
 	for _, e := range vars {
@@ -334,6 +357,35 @@ func addRewrite(r *forward.Rules, v string) error {
 		}
 	}
 	return r.Set(f, t)
+}
+
+// parseStopSignals reads a comma-separated list of signals that initd
+// forwards; a stop signal it never receives or forwards could never apply.
+func parseStopSignals(v string) (forward.Set, error) {
+	var set forward.Set
+	err := eachItem(v, func(s string) error {
+		sig, err := forward.Parse(s)
+		if err != nil {
+			return err
+		}
+		if c := forward.ClassOf(sig); c != forward.Forwarded && c != forward.Preempt {
+			return errors.New(forward.Name(sig) + " cannot be a stop signal: initd never forwards it")
+		}
+		set.Add(sig)
+		return nil
+	})
+	if err == nil && set == 0 {
+		err = errors.New("no stop signal given")
+	}
+	return set, err
+}
+
+func parseReap(v string) (reaper.ReapMode, error) {
+	m, ok := reaper.ParseMode(v)
+	if !ok {
+		return 0, errors.New("want auto, kernel or wait, got " + strconv.Quote(v))
+	}
+	return m, nil
 }
 
 func addRemap(r *exitstatus.Remap, v string) error {
