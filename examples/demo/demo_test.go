@@ -14,6 +14,7 @@ import (
 // TestNamespaceMode runs the demo command as "make demo" would on a
 // machine without Docker, and checks the table it prints.
 func TestNamespaceMode(t *testing.T) {
+	t.Parallel()
 	if err := demo.NamespaceUsable(); err != nil {
 		testenv.SkipOrFail(t, "namespace mode cannot run: %v", err)
 	}
@@ -21,7 +22,7 @@ func TestNamespaceMode(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	rows, err := run(ctx, []string{"-mode", "namespace", "-initd", initd}, &stdout, &stderr)
+	rows, err := run(ctx, []string{"-mode", "namespace", "-podman=false", "-initd", initd}, &stdout, &stderr)
 	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	if err != nil {
 		t.Fatalf("demo failed: %v", err)
@@ -43,6 +44,53 @@ func TestNamespaceMode(t *testing.T) {
 	for _, want := range []string{"Linux PID namespaces", "| " + labelExec + " | 1 |", "| " + labelInitd + " |", "graceful", "initd version"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("the printed table lacks %q", want)
+		}
+	}
+}
+
+// TestPodmanDemo runs the demo command as "make demo" does on a machine
+// with Podman (in namespace mode, without peers, to be quick) and checks
+// the second table: the three pod manifests under podman kube play.
+func TestPodmanDemo(t *testing.T) {
+	t.Parallel()
+	if err := demo.NamespaceUsable(); err != nil {
+		testenv.SkipOrFail(t, "namespace mode cannot run: %v", err)
+	}
+	if err := demo.PodmanUsable(); err != nil {
+		testenv.SkipOrFail(t, "no Podman can run: %v", err)
+	}
+	initd := testenv.Initd(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	rows, err := run(ctx, []string{"-mode", "namespace", "-peers=false", "-initd", initd}, &stdout, &stderr)
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	if err != nil {
+		t.Fatalf("demo failed: %v", err)
+	}
+	got := map[string]demo.Outcome{}
+	for _, r := range rows {
+		got[r.Variant] = r
+	}
+	exec, shell, withInitd := demo.Pods[0].Label, demo.Pods[1].Label, demo.Pods[2].Label
+	const timeout, fast = 10 * time.Second, 5 * time.Second
+	if o := got[exec]; o.PID != 1 || o.Stop >= fast || !o.Complete() || o.Exit != 0 {
+		t.Errorf("%s: want PID 1, under %s, complete trap output, exit 0; got %+v", exec, fast, o)
+	}
+	if o := got[shell]; o.PID == 1 || o.PID == 0 || o.Stop < timeout-time.Second/2 || o.Exit != 137 || !o.StartOnly() {
+		t.Errorf("%s: want trap.sh not PID 1, killed after %s with exit 137 and no trap output; got %+v", shell, timeout, o)
+	}
+	if o := got[withInitd]; o.PID == 1 || o.PID == 0 || o.Stop >= fast || !o.Complete() || o.Exit != 143 {
+		t.Errorf("%s: want trap.sh not PID 1, under %s, complete trap output, exit 143; got %+v", withInitd, fast, o)
+	}
+	out := stdout.String()
+	first, second := strings.Index(out, "Linux PID namespaces"), strings.Index(out, "podman kube play")
+	if first < 0 || second < first {
+		t.Errorf("want the namespace table first, then the Podman table; got:\n%s", out)
+	}
+	for _, want := range []string{"| " + exec + " | 1 |", "| " + withInitd + " |", "podman pod stop -t 10", "preStop"} {
+		if !strings.Contains(out[max(second, 0):], want) {
+			t.Errorf("the Podman table lacks %q", want)
 		}
 	}
 }

@@ -5,7 +5,10 @@
 // printed as a table.
 //
 // It uses a private Docker engine when it can start one (root, dockerd),
-// and plain Linux PID namespaces otherwise:
+// and plain Linux PID namespaces otherwise. When Podman can run (root,
+// podman, catatonit), a second table follows: the pod manifests
+// examples/pod-*.yml played with "podman kube play" on a private Podman
+// and stopped with "podman pod stop", the talk's "kubectl delete pod".
 //
 //	cd examples && go run ./demo -initd ../bin/initd
 //	go run ./demo -mode namespace     # skip Docker even when it is there
@@ -61,6 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) ([]demo.O
 	}
 	cache := fs.String("cache", cacheDefault, "where the bootstrapped Debian tarball is kept between runs")
 	peers := fs.Bool("peers", true, "add rows for tini, dumb-init and catatonit when installed")
+	podman := fs.Bool("podman", true, "add the table of the pod manifests under podman kube play when Podman can run")
 	repoFlag := fs.String("repo", "", "the initd checkout (default: found from the current directory)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -135,12 +139,74 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) ([]demo.O
 	fmt.Fprintln(stdout, "timeout. initd signals the shell's whole process group and then waits for trap.sh")
 	fmt.Fprintln(stdout, "to finish its cleanup. The peers exit as soon as sh dies, and the kernel then kills")
 	fmt.Fprintln(stdout, "trap.sh with the rest of the container: before its handler ran, or in the middle of it.")
+	if *podman {
+		if err := demo.PodmanUsable(); err != nil {
+			fmt.Fprintf(stderr, "no Podman table: %v\n", err)
+		} else {
+			pods, version, err := runPodman(ctx, stderr, repo, initd, *timeout, *base, *suite, *cache)
+			if err != nil {
+				return rows, fmt.Errorf("podman: %v", err)
+			}
+			fmt.Fprintf(stdout, "\nPodman %s (private state, --network none), podman kube play examples/pod-*.yml,\n", version)
+			fmt.Fprintf(stdout, "stop = podman pod stop -t %d: SIGTERM to every container, SIGKILL after %s\n\n", int(*timeout/time.Second), *timeout)
+			demo.WriteTable(stdout, pods)
+			fmt.Fprintln(stdout, "\n"+demo.KubeNote(version))
+			rows = append(rows, pods...)
+		}
+	}
 	for _, r := range rows {
 		if r.Err != nil {
 			return rows, fmt.Errorf("%s: %v", r.Variant, r.Err)
 		}
 	}
 	return rows, nil
+}
+
+// runPodman plays the repository's pod manifests on a private Podman,
+// which it sets up and, before returning, removes, and stops each pod the
+// way "kubectl delete pod" stops it: SIGTERM, SIGKILL after the timeout.
+// It returns the rows and podman's version.
+func runPodman(ctx context.Context, w io.Writer, repo, initd string, timeout time.Duration, base, suite, cache string) ([]demo.Outcome, string, error) {
+	dir, err := os.MkdirTemp("", "initd-demo-podman-")
+	if err != nil {
+		return nil, "", err
+	}
+	var p *demo.Podman
+	err = demo.Step(w, "setting up a private Podman (no network, own directories)", func() error {
+		p, err = demo.NewPodman(ctx, dir)
+		return err
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "", err
+	}
+	defer func() {
+		if err := p.Stop(); err != nil {
+			fmt.Fprintf(w, "cleaning up the private Podman: %v\n", err)
+		}
+	}()
+	if err := p.EnsureBase(ctx, w, base, suite, cache); err != nil {
+		return nil, "", err
+	}
+	if err := demo.Step(w, "building the images with podman build", func() error {
+		return p.BuildImages(ctx, repo, initd)
+	}); err != nil {
+		return nil, "", err
+	}
+	rows := make([]demo.Outcome, len(demo.Pods))
+	err = demo.Step(w, fmt.Sprintf("playing %d pods side by side and stopping them (up to %s)", len(demo.Pods), timeout), func() error {
+		var wg sync.WaitGroup
+		for i, pod := range demo.Pods {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rows[i] = p.RunPod(ctx, pod.Label, filepath.Join(repo, "examples", pod.File), pod.Name, pod.Container(), timeout)
+			}()
+		}
+		wg.Wait()
+		return ctx.Err()
+	})
+	return rows, p.Version, err
 }
 
 // Row labels, the same in both modes.
