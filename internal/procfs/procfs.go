@@ -16,13 +16,18 @@ type Proc struct {
 	Pid, Ppid, Pgrp int
 }
 
-// List lists the processes in /proc. ok is false when /proc is missing
-// or belongs to another PID namespace (a container started with a new PID
-// namespace but the host's /proc): its pids would then not be initd's, and
+// List lists the processes of initd's PID namespace other than initd,
+// with ids as initd's system calls take them. ok is false when /proc is
+// missing or shows an unrelated namespace, whose pids are not initd's:
 // signalling them could hit processes outside initd's tree.
+//
+// A /proc of an ancestor namespace (a container started with a new PID
+// namespace but the host's /proc) is understood: each process's ids in
+// initd's namespace are read from the NSpid and NSpgid lines of its
+// status, and only processes of initd's namespace are listed.
 func List(self int) (ps []Proc, ok bool) {
 	if !Ours(self) {
-		return nil, false
+		return listAncestor(self)
 	}
 	pids, _, err := Numbers("/proc")
 	if err != nil {
@@ -38,6 +43,89 @@ func List(self int) (ps []Proc, ok bool) {
 		}
 	}
 	return ps, true
+}
+
+// listAncestor is List under a /proc of an ancestor PID namespace.
+func listAncestor(self int) ([]Proc, bool) {
+	buf := make([]byte, 4096)
+	me, ok := readStatus("/proc/self", buf)
+	depth := len(me.nspid)
+	if !ok || depth < 2 || me.nspid[depth-1] != self {
+		return nil, false
+	}
+	ns, err := readlink("/proc/self/ns/pid")
+	if err != nil {
+		return nil, false
+	}
+	pids, _, err := Numbers("/proc")
+	if err != nil {
+		return nil, false
+	}
+	type entry struct {
+		outer int
+		st    status
+	}
+	var ours []entry
+	local := map[int]int{me.nspid[0]: self} // /proc's pid -> initd's
+	for _, pid := range pids {
+		dir := "/proc/" + strconv.Itoa(pid)
+		st, ok := readStatus(dir, buf)
+		if !ok || len(st.nspid) < depth || len(st.nspgid) < depth || pid == me.nspid[0] {
+			continue
+		}
+		// A sibling namespace at the same depth has NSpid lines just as
+		// long; only the namespace link tells them apart.
+		if link, err := readlink(dir + "/ns/pid"); err != nil || link != ns {
+			continue
+		}
+		local[pid] = st.nspid[depth-1]
+		ours = append(ours, entry{pid, st})
+	}
+	ps := make([]Proc, 0, len(ours))
+	for _, e := range ours {
+		ps = append(ps, Proc{Pid: e.st.nspid[depth-1], Ppid: local[e.st.ppid], Pgrp: e.st.nspgid[depth-1]})
+	}
+	return ps, true
+}
+
+// status is what listAncestor needs of /proc/PID/status.
+type status struct {
+	ppid          int
+	nspid, nspgid []int
+}
+
+func readStatus(dir string, buf []byte) (status, bool) {
+	var st status
+	fd, err := unix.Open(dir+"/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return st, false
+	}
+	n, _ := unix.Read(fd, buf)
+	unix.Close(fd)
+	for _, line := range bytes.Split(buf[:max(n, 0)], []byte{'\n'}) {
+		key, val, _ := bytes.Cut(line, []byte{':'})
+		switch string(key) {
+		case "PPid":
+			st.ppid, _ = strconv.Atoi(string(bytes.TrimSpace(val)))
+		case "NSpid":
+			st.nspid = fields(val)
+		case "NSpgid":
+			st.nspgid = fields(val)
+		}
+	}
+	return st, len(st.nspid) > 0
+}
+
+func fields(b []byte) []int {
+	var ns []int
+	for _, f := range bytes.Fields(b) {
+		n, err := strconv.Atoi(string(f))
+		if err != nil {
+			return nil
+		}
+		ns = append(ns, n)
+	}
+	return ns
 }
 
 // Ours reports whether /proc is mounted and shows initd's own PID
