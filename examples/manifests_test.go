@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/initd/initd/examples/internal/demo"
 )
 
 // decodePod decodes a manifest strictly: an unknown or misspelt field (a
@@ -96,5 +98,30 @@ func TestManifestsStrict(t *testing.T) {
 	bad := strings.Replace(string(data), "terminationGracePeriodSeconds:", "terminationGracePeriod:", 1)
 	if _, err := decodePod([]byte(bad)); err == nil {
 		t.Fatal("a misspelt field decoded without error; the manifest test would not catch typos")
+	}
+}
+
+// TestManifestsDemo checks that the demo's Podman table plays these files
+// under the names they give: the pod's name and "<pod>-trap", the name
+// podman kube play gives the one container.
+func TestManifestsDemo(t *testing.T) {
+	if len(demo.Pods) != 3 {
+		t.Fatalf("the demo plays %d pods, want the 3 manifests", len(demo.Pods))
+	}
+	for _, p := range demo.Pods {
+		data, err := os.ReadFile(p.File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pod, err := decodePod(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pod.Name != p.Name {
+			t.Errorf("%s: metadata.name %q, the demo expects %q", p.File, pod.Name, p.Name)
+		}
+		if len(pod.Spec.Containers) != 1 || p.Container() != pod.Name+"-"+pod.Spec.Containers[0].Name {
+			t.Errorf("%s: the demo reads container %q, which podman kube play would not name so", p.File, p.Container())
+		}
 	}
 }
