@@ -233,6 +233,10 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 			remapSeen, c.Remap = true, exitstatus.Remap{}
 		}
 		if err := opt.apply(c, val); err != nil {
+			if opt.short == 'r' {
+				// The error names the rule: "--rewrite TTIN:TERM: ...".
+				return nil, errors.New(optName(opt) + " " + err.Error())
+			}
 			return nil, errors.New(optName(opt) + ": " + err.Error())
 		}
 	}
@@ -341,10 +345,19 @@ func eachItem(list string, f func(string) error) error {
 	return nil
 }
 
+// addRewrite adds the rule v to r. Its errors start with the rule, so that
+// a list of them (INITD_REWRITE) says which one is wrong.
 func addRewrite(r *forward.Rules, v string) error {
+	if err := setRewrite(r, v); err != nil {
+		return errors.New(v + ": " + err.Error())
+	}
+	return nil
+}
+
+func setRewrite(r *forward.Rules, v string) error {
 	from, to, ok := strings.Cut(v, ":")
 	if !ok {
-		return errors.New("want FROM:TO, got " + strconv.Quote(v))
+		return errors.New("want FROM:TO")
 	}
 	f, err := forward.Parse(from)
 	if err != nil {

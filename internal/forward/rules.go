@@ -14,19 +14,35 @@ type Rules struct {
 }
 
 // Set makes from be delivered as to; a to of 0 drops from. It refuses a
-// from that initd can never receive, since such a rule could never apply.
+// from that initd never forwards, since such a rule could never apply:
+// accepting it would let a user believe a signal reaches the child when it
+// never does.
 func (r *Rules) Set(from, to syscall.Signal) error {
 	if from < 1 || from >= NSig || to < 0 || to >= NSig {
 		return errors.New("signal numbers must be from 1 to 64")
 	}
-	switch ClassOf(from) {
-	case Uncatchable, Runtime:
-		return errors.New("cannot rewrite " + Name(from) + ": initd never receives it")
-	case Reap:
-		return errors.New("cannot rewrite " + Name(from) + ": initd uses it to reap children")
+	if why := neverForwarded(from); why != "" {
+		return errors.New(Name(from) + " is never forwarded (" + why + ")")
 	}
 	r.set[from], r.to[from] = true, to
 	return nil
+}
+
+// neverForwarded says why initd never forwards sig, or "" if it may.
+// SIGURG is not here: builds that keep the runtime from sending it
+// forward it, and a rule for it applies there.
+func neverForwarded(sig syscall.Signal) string {
+	switch ClassOf(sig) {
+	case Reap:
+		return "initd uses it to reap children"
+	case Dropped:
+		return "initd drops it so that it cannot be stopped by the terminal"
+	case Uncatchable:
+		return "no process can catch it"
+	case Runtime:
+		return "the Go runtime keeps it, so initd never receives it"
+	}
+	return ""
 }
 
 // Apply returns the signal to deliver for sig; ok is false if sig is dropped.
