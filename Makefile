@@ -2,13 +2,17 @@
 # tests. Everything else is for developers and releases.
 
 GO      ?= go
-# Asynchronous preemption off: the runtime then never sends itself SIGURG,
-# so initd can forward the SIGURGs it receives (see internal/forward).
-# The same default is stamped into package initd, which cannot read the
-# runtime's copy. scripts/release builds with the same flags.
+# The runtime's default GODEBUG. Asynchronous preemption off: the runtime
+# then never sends itself SIGURG, so initd can forward the SIGURGs it
+# receives (see internal/forward). No cgroup-aware GOMAXPROCS: initd sets
+# GOMAXPROCS(1) itself, and the runtime would otherwise keep two cgroup
+# files open for good, which a low descriptor limit cannot spare. The same
+# default is stamped into package initd, which cannot read the runtime's
+# copy. scripts/release builds with the same flags.
+GODEBUG_DEFAULT := asyncpreemptoff=1,containermaxprocs=0,updatemaxprocs=0
 COMMIT  := $(shell git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -s -w -X=runtime.godebugDefault=asyncpreemptoff=1 \
-	-X=github.com/initd/initd.linkedGodebug=asyncpreemptoff=1 \
+LDFLAGS := -s -w -X=runtime.godebugDefault=$(GODEBUG_DEFAULT) \
+	-X=github.com/initd/initd.linkedGodebug=$(GODEBUG_DEFAULT) \
 	-X=github.com/initd/initd.commit=$(COMMIT)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 

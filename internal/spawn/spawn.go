@@ -5,7 +5,6 @@ package spawn
 
 import (
 	"bytes"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,7 +12,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/initd/initd/internal/exitstatus"
-	"github.com/initd/initd/internal/procfs"
 )
 
 // defaultPath is searched when PATH is unset; it is the PATH that Docker
@@ -22,7 +20,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // Error is a command that could not be started. Code is the exit status
 // initd reports for it: 126, 127, or exitstatus.Setup when the failure was
-// initd's own (fork failed).
+// initd's own (no process, no memory, no descriptor for the spawn).
 type Error struct {
 	Code int
 	Msg  string
@@ -33,108 +31,136 @@ func (e *Error) Error() string { return e.Msg }
 // Start starts argv in a new process group, in the terminal's foreground
 // when stdin is initd's controlling terminal. Working directory,
 // environment, standard descriptors and descriptors without close-on-exec
-// pass through unchanged. With wantPidfd it also returns a pidfd of the
-// child (CLONE_PIDFD, Linux 5.3+), or -1 where the kernel gives none; the
-// caller owns it.
+// pass through unchanged; the one exception is socket activation (see
+// RunShim). With wantPidfd it also returns a pidfd of the child
+// (CLONE_PIDFD, Linux 5.3+), or -1 where the kernel gives none or no
+// descriptor is left for one; the caller owns it.
 func Start(argv []string, env []string, wantPidfd bool) (pid, pidfd int, err error) {
-	pidfd = -1
-	path, err := lookPath(argv[0], env)
-	if err != nil {
-		return 0, -1, err
-	}
-	attr := &syscall.SysProcAttr{Setpgid: true}
+	f := &forker{env: env, pidfd: -1}
+	f.attr.Sys = &syscall.SysProcAttr{Setpgid: true}
+	f.attr.Files = []uintptr{0, 1, 2}
 	if wantPidfd {
-		attr.PidFD = &pidfd
+		f.attr.Sys.PidFD = &f.pidfd
 	}
 	// Asking for the foreground when stdin is not our controlling terminal
 	// makes the spawn fail with ENOTTY, so only ask when TIOCGPGRP works.
 	if _, err := unix.IoctlGetInt(0, unix.TIOCGPGRP); err == nil {
-		attr.Foreground, attr.Ctty = true, 0
+		f.attr.Sys.Foreground, f.attr.Sys.Ctty = true, 0
 	}
-	pid, err = syscall.ForkExec(path, argv, &syscall.ProcAttr{
-		Env:   env,
-		Files: []uintptr{0, 1, 2},
-		Sys:   attr,
-	})
+	if listenPidIsOurs(env) {
+		err = f.startShim(argv)
+	} else {
+		f.argv = argv
+		err = search(argv[0], env, f.try)
+	}
 	if err != nil {
-		return 0, -1, explain(argv[0], path, err)
+		return 0, -1, err
 	}
-	return pid, pidfd, nil
+	return f.pid, f.pidfd, nil
 }
 
-// lookPath finds name like execvp(3): a name with a slash is used as is;
-// otherwise the first executable regular file in PATH wins, and if only
-// non-executable ones were found the error is "permission denied" (126),
-// not "not found" (127). An empty PATH searches nothing: execvp would
-// search the working directory, which is rarely what a container means.
-func lookPath(name string, env []string) (string, error) {
-	if strings.IndexByte(name, '/') >= 0 {
-		return name, nil
-	}
-	path, set := defaultPath, false
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "PATH=") {
-			path, set = kv[5:], true
-		}
-	}
-	if set && path == "" {
-		return "", &Error{exitstatus.NotFound, name + ": not found (PATH is empty)"}
-	}
-	denied := ""
-	for _, dir := range strings.Split(path, ":") {
-		if dir == "" {
-			dir = "."
-		}
-		p := dir + "/" + name
-		var st unix.Stat_t
-		if unix.Stat(p, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-			continue
-		}
-		if unix.Faccessat(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS) == nil {
-			return p, nil
-		}
-		if denied == "" {
-			denied = p
-		}
-	}
-	if denied != "" {
-		return "", &Error{exitstatus.NoExec, denied + ": permission denied (not executable)"}
-	}
-	return "", &Error{exitstatus.NotFound, name + ": not found in PATH"}
+// forker forks one candidate of the search at a time.
+type forker struct {
+	argv, env []string
+	attr      syscall.ProcAttr
+	pid       int
+	pidfd     int
+	noPipe    bool // the limit on descriptors left no room for ForkExec's pipe
 }
 
-// explain turns an exec failure into the message and status a user needs.
-func explain(name, path string, err error) error {
-	errno, _ := err.(syscall.Errno)
+// try starts path, or says why it cannot. A candidate that does not exist
+// is answered from stat(2) without a fork: execve would fail the same way,
+// and the usual PATH has a few entries before the one that holds the
+// command.
+func (f *forker) try(path string) syscall.Errno {
+	var st unix.Stat_t
+	switch err := unix.Stat(path, &st); err {
+	case unix.ENOENT, unix.ENOTDIR, unix.ENAMETOOLONG:
+		return err.(syscall.Errno)
+	}
+	return f.fork(path, f.argv)
+}
+
+func (f *forker) fork(path string, argv []string) syscall.Errno {
+	if !f.noPipe {
+		pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: f.env, Files: f.attr.Files, Sys: f.attr.Sys})
+		if err == nil {
+			f.pid = pid
+			return 0
+		}
+		errno, _ := err.(syscall.Errno)
+		if errno != syscall.EMFILE && errno != syscall.ENFILE {
+			return errno
+		}
+		// The pipe or the pidfd found no free descriptor. A pidfd is
+		// optional; without one only the pipe is left to do without.
+		if f.attr.Sys.PidFD != nil {
+			f.attr.Sys.PidFD, f.pidfd = nil, -1
+			return f.fork(path, argv)
+		}
+		f.noPipe = true
+	}
+	pid, errno := forkNoPipe(path, argv, f.env, f.attr.Sys.Foreground)
+	if errno == 0 {
+		f.pid = pid
+	}
+	return errno
+}
+
+// exists reports whether path names a file, as opposed to a missing one.
+func exists(path string) bool {
+	var st unix.Stat_t
+	return unix.Stat(path, &st) == nil
+}
+
+// explain turns the errno of an exec of path into the message and status a
+// user needs.
+func explain(path string, errno syscall.Errno) error {
 	e := &Error{Code: exitstatus.NoExec}
 	switch errno {
 	case syscall.ENOENT, syscall.ENOTDIR:
-		var st unix.Stat_t
-		if unix.Stat(path, &st) != nil {
-			e.Code, e.Msg = exitstatus.NotFound, name+": not found"
+		if !exists(path) {
+			e.Code, e.Msg = exitstatus.NotFound, path+": not found"
 			return e
 		}
 		// The file exists, so its interpreter does not.
-		e.Msg = name + ": cannot execute: " + badInterpreter(path)
+		e.Msg = path + ": cannot execute: " + badInterpreter(path)
 	case syscall.ENAMETOOLONG:
-		e.Code, e.Msg = exitstatus.NotFound, name[:min(len(name), 64)]+"...: file name too long"
+		e.Code, e.Msg = exitstatus.NotFound, path[:min(len(path), 64)]+"...: file name too long"
 	case syscall.EACCES:
 		var st unix.Stat_t
-		if unix.Stat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			e.Msg = name + ": cannot execute: is a directory"
-		} else {
-			e.Msg = name + ": cannot execute: permission denied"
+		switch {
+		case unix.Stat(path, &st) != nil:
+			e.Msg = path + ": cannot execute: permission denied"
+		case st.Mode&unix.S_IFMT == unix.S_IFDIR:
+			e.Msg = path + ": cannot execute: is a directory"
+		case st.Mode&unix.S_IFMT == unix.S_IFREG && st.Mode&0o111 == 0:
+			e.Msg = path + ": cannot execute: permission denied (not executable)"
+		default:
+			e.Msg = path + ": cannot execute: permission denied"
 		}
 	case syscall.ENOEXEC:
-		e.Msg = name + ": cannot execute: not a binary for this machine and no #! line"
+		e.Msg = path + ": cannot execute: not a binary for this machine and no #! line"
 	case syscall.E2BIG:
-		e.Msg = name + ": cannot execute: argument list too long"
+		e.Msg = path + ": cannot execute: argument list too long"
 	case syscall.EAGAIN, syscall.ENOMEM:
-		e.Code, e.Msg = exitstatus.Setup, "cannot start "+name+": fork: "+err.Error()
+		e.Code, e.Msg = exitstatus.Setup, "cannot start "+path+": fork: "+errno.Error()
+	case syscall.EMFILE, syscall.ENFILE:
+		// Not the command's fault: initd had no descriptor to spare even
+		// for a pipe-less spawn (ENFILE: the whole system had none).
+		e.Code, e.Msg = exitstatus.Setup, "cannot start "+path+": "+errno.Error()+" (RLIMIT_NOFILE "+nofile()+")"
 	default:
-		e.Msg = name + ": cannot execute: " + err.Error()
+		e.Msg = path + ": cannot execute: " + errno.Error()
 	}
 	return e
+}
+
+func nofile() string {
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) != nil {
+		return "unknown"
+	}
+	return strconv.FormatUint(lim.Cur, 10)
 }
 
 // badInterpreter names the missing interpreter of a script, pointing out
@@ -161,33 +187,3 @@ func badInterpreter(path string) string {
 	}
 	return "bad interpreter " + strconv.Quote(interp) + ": no such file"
 }
-
-// InheritedFDs lists descriptors 3 and up that initd was given without
-// close-on-exec. They are meant for the child, which inherits them across
-// exec; initd closes its own copies once the child runs. The Go runtime's
-// own descriptors are all close-on-exec and are never listed.
-func InheritedFDs() []int {
-	var fds []int
-	check := func(fd int) {
-		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-		if err == nil && flags&unix.FD_CLOEXEC == 0 {
-			fds = append(fds, fd)
-		}
-	}
-	if open, dirfd, err := procfs.Numbers("/proc/self/fd"); err == nil {
-		for _, fd := range open {
-			if fd > 2 && fd != dirfd {
-				check(fd)
-			}
-		}
-		return fds
-	}
-	// Without /proc, probe the usual range.
-	for fd := 3; fd < 1024; fd++ {
-		check(fd)
-	}
-	return fds
-}
-
-// Environ returns the environment initd was started with, for the child.
-func Environ() []string { return os.Environ() }

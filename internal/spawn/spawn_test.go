@@ -1,0 +1,308 @@
+package spawn
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/initd/initd/internal/procfs"
+)
+
+// The test binary re-executes itself to look at its own environment:
+// SPAWN_TEST_ENVIRON is then set and the process prints what Environ
+// returns instead of running the tests.
+func TestMain(m *testing.M) {
+	for _, kv := range os.Environ() {
+		if kv == "SPAWN_TEST_ENVIRON=1" {
+			for _, e := range Environ() {
+				os.Stdout.WriteString(strconv.Quote(e) + "\n")
+			}
+			os.Exit(0)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+func TestSplitEnviron(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want []string
+	}{
+		{"", []string{}},
+		{"A=1\x00", []string{"A=1"}},
+		{"A=1\x00PATH=/bin\x00A=2\x00NOEQUALS\x00B=\x00", []string{"A=1", "PATH=/bin", "A=2", "NOEQUALS", "B="}},
+		{"A=1\x00\x00B=2\x00", []string{"A=1", "", "B=2"}},
+		{"A=1\x00B=2", []string{"A=1", "B=2"}}, // no final NUL: an environment overwritten in place
+	} {
+		if got := splitEnviron([]byte(tt.in)); !slices.Equal(got, tt.want) {
+			t.Errorf("splitEnviron(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// Environ returns what the process was given, where os.Environ drops the
+// second of two entries with one name.
+func TestEnvironIsExact(t *testing.T) {
+	env := []string{"A=1", "PATH=/usr/bin:/bin", "A=2", "NOEQUALS", "B=", "", "SPAWN_TEST_ENVIRON=1", "C=" + strings.Repeat("c", 10000)}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := os.StartProcess(os.Args[0], []string{os.Args[0]}, &os.ProcAttr{Env: env, Files: []*os.File{nil, w, os.Stderr}})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := readAllFile(r)
+	p.Wait()
+	var got []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+		s, err := strconv.Unquote(l)
+		if err != nil {
+			t.Fatalf("bad line %q in %q", l, out)
+		}
+		got = append(got, s)
+	}
+	if !slices.Equal(got, env) {
+		t.Errorf("Environ() = %.200q\nwant %.200q", got, env)
+	}
+}
+
+func readAllFile(f *os.File) ([]byte, error) {
+	defer f.Close()
+	var b []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := f.Read(buf)
+		b = append(b, buf[:n]...)
+		if err != nil {
+			return b, nil
+		}
+	}
+}
+
+// Without /proc, descriptors are found by probing up to the soft limit, so
+// one far above 1023 is found too.
+func TestProbeOpen(t *testing.T) {
+	f, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	high := 3000
+	if softNofile() <= high {
+		t.Skipf("RLIMIT_NOFILE %d leaves no room for descriptor %d", softNofile(), high)
+	}
+	if err := unix.Dup2(int(f.Fd()), high); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(high)
+	open := probeOpen(3, softNofile())
+	for _, fd := range []int{int(f.Fd()), high} {
+		if !slices.Contains(open, fd) {
+			t.Errorf("probeOpen missed descriptor %d: %v", fd, open)
+		}
+	}
+	if slices.Contains(open, high+1) || slices.Contains(open, 2) || slices.Contains(open, softNofile()) {
+		t.Errorf("probeOpen listed a closed or out-of-range descriptor: %v", open)
+	}
+	// The listing agrees with /proc.
+	if want, dirfd, err := procfs.Numbers("/proc/self/fd"); err == nil {
+		want = slices.DeleteFunc(want, func(fd int) bool { return fd < 3 || fd == dirfd })
+		slices.Sort(want)
+		if !slices.Equal(open, want) {
+			t.Errorf("probeOpen = %v, /proc/self/fd = %v", open, want)
+		}
+	}
+}
+
+func TestListenPidIsOurs(t *testing.T) {
+	self := "LISTEN_PID=" + strconv.Itoa(os.Getpid())
+	for _, tt := range []struct {
+		env  []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{self}, true},
+		{[]string{"LISTEN_FDS=1", self}, true},
+		{[]string{"LISTEN_PID=1"}, os.Getpid() == 1},
+		{[]string{"LISTEN_PID=" + strconv.Itoa(os.Getpid()) + "0"}, false},
+		{[]string{"LISTEN_PID="}, false},
+		{[]string{"LISTEN_PID=1", self}, os.Getpid() == 1}, // the first counts, as for getenv
+		{[]string{"XLISTEN_PID=" + self[11:]}, false},
+	} {
+		if got := listenPidIsOurs(tt.env); got != tt.want {
+			t.Errorf("listenPidIsOurs(%q) = %v, want %v", tt.env, got, tt.want)
+		}
+	}
+}
+
+func TestShimArgs(t *testing.T) {
+	argv := []string{"app", "-x", ""}
+	env := []string{"A=1", "LISTEN_PID=7", "A=2", "NOEQUALS", "LISTEN_FDS=2"}
+	args := shimArgs(argv, env)
+	gotArgv, gotEnv, ok := parseShim(args, 0, 42)
+	wantEnv := []string{"A=1", "LISTEN_PID=42", "A=2", "NOEQUALS", "LISTEN_FDS=2"}
+	if !ok || !slices.Equal(gotArgv, argv) || !slices.Equal(gotEnv, wantEnv) {
+		t.Errorf("parseShim(shimArgs) = %q, %q, %v; want %q, %q", gotArgv, gotEnv, ok, argv, wantEnv)
+	}
+	// Nothing else is taken for the shim: a user's initd, whatever its
+	// arguments, or the shim's argv with an environment.
+	for _, tt := range []struct {
+		args    []string
+		environ int
+	}{
+		{args, 1},
+		{[]string{"initd", "1", "app"}, 0},
+		{[]string{"/initd", "--", "app"}, 0},
+		{[]string{shimArg0, "x", "app"}, 0},
+		{[]string{shimArg0, "2", "app"}, 0},
+		{[]string{shimArg0, "0", "app"}, 0},
+		{[]string{shimArg0, "1"}, 0},
+	} {
+		if _, _, ok := parseShim(tt.args, tt.environ, 42); ok {
+			t.Errorf("parseShim(%q, %d environment entries) took it for the shim", tt.args, tt.environ)
+		}
+	}
+	RunShim() // the test binary is no shim: this returns
+}
+
+// wait collects the child pid, which the test process has to reap itself.
+func wait(t *testing.T, pid int) syscall.WaitStatus {
+	t.Helper()
+	var ws syscall.WaitStatus
+	for {
+		_, err := syscall.Wait4(pid, &ws, 0, nil)
+		if err != syscall.EINTR {
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ws
+		}
+	}
+}
+
+// The spawn without a pipe starts a command, in a process group of its own,
+// and reports a failed exec with the errno of execve.
+func TestForkNoPipe(t *testing.T) {
+	dir := t.TempDir()
+	script := filepath.Join(dir, "s")
+	os.WriteFile(script, []byte("#!/bin/sh\nexit \"$1\"\n"), 0o755)
+	pid, errno := forkNoPipe(script, []string{script, "7"}, []string{"PATH=/usr/bin:/bin"}, false)
+	if errno != 0 {
+		t.Fatalf("forkNoPipe: %v", errno)
+	}
+	// Until it is reaped, even an exited child shows its group.
+	if pgid, err := syscall.Getpgid(pid); err != nil || pgid != pid {
+		t.Errorf("child %d is in process group %d (%v), want its own", pid, pgid, err)
+	}
+	if ws := wait(t, pid); ws.ExitStatus() != 7 {
+		t.Errorf("child: %v, want exit 7", ws)
+	}
+	for _, tt := range []struct {
+		path  string
+		errno syscall.Errno
+	}{
+		{filepath.Join(dir, "missing"), syscall.ENOENT},
+		{dir, syscall.EACCES},
+	} {
+		if _, errno := forkNoPipe(tt.path, []string{tt.path}, nil, false); errno != tt.errno {
+			t.Errorf("forkNoPipe(%s) = %v, want %v", tt.path, errno, tt.errno)
+		}
+	}
+}
+
+// Start searches PATH like execvp: a script whose interpreter is missing
+// does not hide a good one later in PATH.
+func TestStartSearchesOn(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"p1", "p2"} {
+		os.Mkdir(filepath.Join(dir, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(dir, "p1", "foo"), []byte("#!/no/such/interpreter\n"), 0o755)
+	os.WriteFile(filepath.Join(dir, "p2", "foo"), []byte("#!/bin/sh\nexit 7\n"), 0o755)
+	env := []string{"PATH=" + filepath.Join(dir, "p1") + ":" + filepath.Join(dir, "p2")}
+	pid, pidfd, err := Start([]string{"foo"}, env, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pidfd != -1 {
+		t.Errorf("a pidfd without asking: %d", pidfd)
+	}
+	if ws := wait(t, pid); ws.ExitStatus() != 7 {
+		t.Errorf("child: %v, want exit 7 from p2/foo", ws)
+	}
+	env = env[:0:0]
+	env = append(env, "PATH="+filepath.Join(dir, "p1"))
+	_, _, err = Start([]string{"foo"}, env, false)
+	if e, ok := err.(*Error); !ok || e.Code != 126 || !strings.Contains(e.Msg, "bad interpreter") {
+		t.Errorf("only p1/foo: %v, want 126 bad interpreter", err)
+	}
+}
+
+// At a descriptor limit that leaves no room for ForkExec's pipe, Start
+// still starts the command, without a pidfd. The limit is set in a child
+// of the test: lowering it in the test process would starve the tests.
+func TestStartAtLowDescriptorLimit(t *testing.T) {
+	if os.Getenv("SPAWN_TEST_LOW_NOFILE") == "" {
+		for _, n := range []string{"4", "5", "64"} {
+			out, err := runSelf(t, "SPAWN_TEST_LOW_NOFILE="+n, "-test.run=^TestStartAtLowDescriptorLimit$")
+			if err != nil || !strings.Contains(out, "started exit 3 pidfd -1") {
+				t.Errorf("RLIMIT_NOFILE %s: %v\n%s", n, err, out)
+			}
+		}
+		return
+	}
+	n, _ := strconv.ParseUint(os.Getenv("SPAWN_TEST_LOW_NOFILE"), 10, 64)
+	lim := syscall.Rlimit{Cur: n, Max: n}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	var fds []int
+	for {
+		fd, err := syscall.Open("/dev/null", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			break
+		}
+		fds = append(fds, fd)
+	}
+	// One descriptor is left, for the dynamic loader of the child: neither
+	// ForkExec's pipe nor a pipe and a pidfd fit.
+	if len(fds) > 0 {
+		syscall.Close(fds[len(fds)-1])
+		fds = fds[:len(fds)-1]
+	}
+	pid, pidfd, err := Start([]string{"/bin/sh", "-c", "exit 3"}, []string{"PATH=/bin"}, true)
+	for _, fd := range fds {
+		syscall.Close(fd)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("started exit " + strconv.Itoa(wait(t, pid).ExitStatus()) + " pidfd " + strconv.Itoa(pidfd) + "\n")
+}
+
+func runSelf(t *testing.T, env string, args ...string) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := os.StartProcess(os.Args[0], append([]string{os.Args[0]}, args...), &os.ProcAttr{Env: append(os.Environ(), env), Files: []*os.File{nil, w, w}})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := readAllFile(r)
+	st, err := p.Wait()
+	if err == nil && !st.Success() {
+		err = &os.SyscallError{Syscall: "child", Err: syscall.Errno(st.ExitCode())}
+	}
+	return string(out), err
+}
