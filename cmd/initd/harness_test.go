@@ -28,9 +28,8 @@ import (
 	"github.com/initd/initd/internal/forward"
 )
 
-// ldflags match the Makefile's, so the tests exercise the shipped build.
-const ldflags = "-s -w -X=runtime.godebugDefault=asyncpreemptoff=1 -X=github.com/initd/initd.linkedGodebug=asyncpreemptoff=1"
-
+// initdBin is the binary "make build" made, never a build of the tests'
+// own, so that the tests exercise the shipped flags.
 var initdBin string
 
 func TestMain(m *testing.M) {
@@ -42,21 +41,40 @@ func TestMain(m *testing.M) {
 		runHelper(name, os.Args[1:])
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "initd-test")
+	bin, err := initdBinary()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(os.Stderr, "initd tests:", err)
 		os.Exit(1)
 	}
-	initdBin = filepath.Join(dir, "initd")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", initdBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building initd: %v\n%s", err, out)
-		os.Exit(1)
+	initdBin = bin
+	os.Exit(m.Run())
+}
+
+// initdBinary returns INITD_BIN ("make test" sets it), or builds the
+// binary with the Makefile so that there is only one recipe for it.
+func initdBinary() (string, error) {
+	if bin := os.Getenv("INITD_BIN"); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return "", err
+		}
+		if st, err := os.Stat(abs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("INITD_BIN=%s is not an executable file (%v); run \"make build\" or unset INITD_BIN", bin, err)
+		}
+		return abs, nil
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(root, "Makefile")); err != nil {
+		return "", fmt.Errorf("INITD_BIN is unset and there is no Makefile at %s to build initd with: %v", root, err)
+	}
+	out, err := exec.Command("make", "-s", "-C", root, "build").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("INITD_BIN is unset and \"make -s -C %s build\" failed: %v\n%s", root, err, out)
+	}
+	return filepath.Join(root, "bin", "initd"), nil
 }
 
 // pid1Wrapper runs as PID 1 of a new PID and mount namespace: it mounts a
