@@ -35,7 +35,6 @@ func Subscribe() *Subscription {
 	s := &Subscription{
 		chld: make(chan os.Signal, 1),
 		sigs: make(chan os.Signal, 512),
-		pin:  pinThreads(),
 	}
 	// Each Notify of a new signal costs a hand-off with the runtime's
 	// signal thread, some 10 us: the stop signals go first.
@@ -46,6 +45,7 @@ func Subscribe() *Subscription {
 	}
 	notify(syscall.SIGTERM)
 	notify(syscall.SIGINT)
+	s.pin = pinThreads()
 	signal.Notify(s.chld, syscall.SIGCHLD)
 	for n := syscall.Signal(1); n < forward.NSig; n++ {
 		switch forward.ClassOf(n) {
