@@ -140,13 +140,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) ([]demo.O
 	fmt.Fprintln(stdout, "to finish its cleanup. The peers exit as soon as sh dies, and the kernel then kills")
 	fmt.Fprintln(stdout, "trap.sh with the rest of the container: before its handler ran, or in the middle of it.")
 	if *podman {
-		if err := demo.PodmanUsable(); err != nil {
-			fmt.Fprintf(stderr, "no Podman table: %v\n", err)
-		} else {
-			pods, version, err := runPodman(ctx, stderr, repo, initd, *timeout, *base, *suite, *cache)
-			if err != nil {
-				return rows, fmt.Errorf("podman: %v", err)
-			}
+		pods, version, err := runPodman(ctx, stderr, repo, initd, *timeout, *base, *suite, *cache)
+		var setup podmanSetupError
+		switch {
+		case errors.As(err, &setup) && ctx.Err() == nil:
+			// Not installed, or unable to run here: the first table
+			// stands on its own.
+			fmt.Fprintf(stderr, "no Podman table: %v\n", setup.error)
+		case err != nil:
+			return rows, fmt.Errorf("podman: %v", err)
+		default:
 			fmt.Fprintf(stdout, "\nPodman %s (private state, --network none), podman kube play examples/pod-*.yml,\n", version)
 			fmt.Fprintf(stdout, "stop = podman pod stop -t %d: SIGTERM to every container, SIGKILL after %s\n\n", int(*timeout/time.Second), *timeout)
 			demo.WriteTable(stdout, pods)
@@ -162,11 +165,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) ([]demo.O
 	return rows, nil
 }
 
+// podmanSetupError says that Podman cannot run here: it is missing, or its
+// private instance, base image or images could not be made.
+type podmanSetupError struct{ error }
+
 // runPodman plays the repository's pod manifests on a private Podman,
 // which it sets up and, before returning, removes, and stops each pod the
 // way "kubectl delete pod" stops it: SIGTERM, SIGKILL after the timeout.
 // It returns the rows and podman's version.
+// Errors before the pods are played are podmanSetupErrors.
 func runPodman(ctx context.Context, w io.Writer, repo, initd string, timeout time.Duration, base, suite, cache string) ([]demo.Outcome, string, error) {
+	if err := demo.PodmanUsable(); err != nil {
+		return nil, "", podmanSetupError{err}
+	}
 	dir, err := os.MkdirTemp("", "initd-demo-podman-")
 	if err != nil {
 		return nil, "", err
@@ -178,7 +189,7 @@ func runPodman(ctx context.Context, w io.Writer, repo, initd string, timeout tim
 	})
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, "", err
+		return nil, "", podmanSetupError{err}
 	}
 	defer func() {
 		if err := p.Stop(); err != nil {
@@ -186,12 +197,12 @@ func runPodman(ctx context.Context, w io.Writer, repo, initd string, timeout tim
 		}
 	}()
 	if err := p.EnsureBase(ctx, w, base, suite, cache); err != nil {
-		return nil, "", err
+		return nil, "", podmanSetupError{err}
 	}
 	if err := demo.Step(w, "building the images with podman build", func() error {
 		return p.BuildImages(ctx, repo, initd)
 	}); err != nil {
-		return nil, "", err
+		return nil, "", podmanSetupError{err}
 	}
 	rows := make([]demo.Outcome, len(demo.Pods))
 	err = demo.Step(w, fmt.Sprintf("playing %d pods side by side and stopping them (up to %s)", len(demo.Pods), timeout), func() error {
