@@ -16,6 +16,9 @@ func TestOutcome(t *testing.T) {
 	}{
 		{"graceful", start + "Trapped: TERM\nEncerrando o processo graciosamente...\nProcesso encerrado\n", true, false, "TERM", "graceful"},
 		{"tty echo", start + "^CTrapped: INT\r\nEncerrando o processo graciosamente...\r\nProcesso encerrado\r\n", true, false, "INT", "graceful"},
+		// dash reports trap.sh's own sleep, killed by the group's
+		// SIGTERM, on stderr among trap.sh's lines.
+		{"dash's Terminated", start + "Terminated\nTrapped: TERM\nEncerrando o processo graciosamente...\nProcesso encerrado\n", true, false, "TERM", "graceful"},
 		{"cut off", start + "Trapped: TERM\nEncerrando o processo graciosamente...\n", false, false, "TERM", "cut off"},
 		{"killed", start, false, true, "", "none"},
 	} {
