@@ -306,3 +306,41 @@ func TestPID1WithAncestorProc(t *testing.T) {
 		t.Errorf("the daemon did not get initd's SIGTERM: %q", p.Out())
 	}
 }
+
+// The shell form reports what the app did: dash waits for "./app" instead
+// of exec'ing it, so the stop kills dash (143) while the app traps it and
+// exits with its own status, which initd reports. bash exec's the app, so
+// the app is the main child and its status is reported anyway;
+// --report-shell keeps dash's own.
+func TestShellFormReportsTheAppStatus(t *testing.T) {
+	dir := t.TempDir()
+	app := dir + "/app.sh"
+	script := "#!/bin/sh\ntrap 'echo trapped; sleep 0.2; exit 3' TERM\necho ready\nwhile :; do sleep 0.05 & wait $!; done\n"
+	if err := os.WriteFile(app, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string // initd's
+		want int
+	}{
+		{"dash", []string{"--", "/bin/sh", "-c", app}, 3},
+		{"bash", []string{"--", "/bin/bash", "-c", app}, 3},
+		{"dash --report-shell", []string{"--report-shell", "--", "/bin/sh", "-c", app}, 143},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := os.Stat(tt.args[len(tt.args)-3]); err != nil {
+				t.Skipf("no %s", tt.args[len(tt.args)-3])
+			}
+			p := start(t, runOpt{pid1: true}, tt.args...)
+			p.expect("ready")
+			p.signal(syscall.SIGTERM)
+			if code := p.wait(20 * time.Second); code != tt.want {
+				t.Errorf("status %d, want %d", code, tt.want)
+			}
+			if lines(p, "trapped") != 1 {
+				t.Errorf("the trap did not run once: %q", p.Out())
+			}
+		})
+	}
+}
