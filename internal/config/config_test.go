@@ -5,6 +5,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/initd/initd/internal/forward"
+	"github.com/initd/initd/internal/reaper"
 )
 
 func env(kv ...string) func(string) string {
@@ -213,7 +216,7 @@ func TestEnvironmentErrors(t *testing.T) {
 // Usage lists every option, so --help cannot fall behind the parser.
 func TestUsageListsEveryOption(t *testing.T) {
 	for _, o := range options {
-		if !strings.Contains(Usage, "-"+string(o.short)) {
+		if o.short != 0 && !strings.Contains(Usage, "-"+string(o.short)) {
 			t.Errorf("Usage lacks -%c", o.short)
 		}
 		if o.long != "" && !strings.Contains(Usage, "--"+o.long) {
@@ -253,4 +256,32 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestStopSignalsAndReap(t *testing.T) {
+	c, err := Parse([]string{"app"}, func(string) string { return "" })
+	if err != nil || c.Stop != forward.DefaultStop || c.Reap != reaper.Auto || c.ReportShell {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+	env := map[string]string{"INITD_STOP_SIGNALS": "QUIT", "INITD_REAP": "wait", "INITD_REPORT_SHELL": "1"}
+	c, err = Parse([]string{"app"}, func(k string) string { return env[k] })
+	if err != nil || c.Stop != forward.SetOf(syscall.SIGQUIT) || c.Reap != reaper.Wait || !c.ReportShell {
+		t.Fatalf("environment: %+v, %v", c, err)
+	}
+	c, err = Parse([]string{"--stop-signals", "TERM,SIGUSR2", "--reap=kernel", "--report-shell", "app"}, func(k string) string { return env[k] })
+	if err != nil || c.Stop != forward.SetOf(syscall.SIGTERM, syscall.SIGUSR2) || c.Reap != reaper.Kernel {
+		t.Fatalf("flags over environment: %+v, %v", c, err)
+	}
+	for _, bad := range [][]string{
+		{"--stop-signals", "CHLD", "app"},
+		{"--stop-signals", "KILL", "app"},
+		{"--stop-signals", "TTIN", "app"},
+		{"--stop-signals", ",", "app"},
+		{"--stop-signals", "NOPE", "app"},
+		{"--reap", "sometimes", "app"},
+	} {
+		if _, err := Parse(bad, func(string) string { return "" }); err == nil {
+			t.Errorf("Parse(%q) succeeded, want an error", bad)
+		}
+	}
 }
