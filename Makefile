@@ -40,8 +40,11 @@ lint:
 check: lint build
 	$(GO) test -race -count=1 ./internal/... .
 
+# The PID-1 tests run twice: in the reap mode this kernel picks (kernel
+# where it can) and in wait mode, which every kernel has.
 test: lint build
 	$(GO) test -race -count=1 ./...
+	INITD_REAP=wait $(GO) test -race -count=1 ./cmd/initd
 	cd examples && $(GO) test -count=1 -timeout 30m ./...
 
 # Static binaries for every architecture, with SHA256SUMS, into dist/.
