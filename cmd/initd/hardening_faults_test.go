@@ -27,7 +27,7 @@ func init() {
 	// "recovered" on the first success after 20 failures, which needs
 	// initd to have reaped the orphans meanwhile. It never exits by
 	// itself, and does not handle SIGTERM.
-	moreHelpers["forkloop"] = func(args []string) {
+	registerHelper("forkloop", func(args []string) {
 		runtime.GOMAXPROCS(1)
 		null, _ := os.OpenFile("/dev/null", os.O_WRONLY, 0)
 		fails, recovered := 0, false
@@ -56,12 +56,12 @@ func init() {
 				fmt.Println("recovered after", fails, "failures")
 			}
 		}
-	}
+	})
 	// subreaper becomes a child subreaper, starts the rest of its
 	// arguments, prints "started PID", and then reports every process it
 	// reaps as "reaped PID STATUS". It stands for the container runtime
 	// or shell above a non-PID-1 initd.
-	moreHelpers["subreaper"] = func(args []string) {
+	registerHelper("subreaper", func(args []string) {
 		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 		p, err := os.StartProcess(args[0], args, &os.ProcAttr{Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}})
 		if err != nil {
@@ -85,7 +85,7 @@ func init() {
 			}
 			fmt.Println("reaped", pid, code)
 		}
-	}
+	})
 }
 
 // pidsCgroup makes a new pids cgroup (v1 or v2) and returns its directory,
@@ -93,13 +93,6 @@ func init() {
 func pidsCgroup(t *testing.T) string {
 	t.Helper()
 	requireNamespaces(t)
-	skip := func(why string) {
-		t.Helper()
-		if os.Getenv("INITD_STRICT_TESTS") == "1" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
 	own, _ := os.ReadFile("/proc/self/cgroup")
 	var parent string
 	for _, l := range strings.Split(string(own), "\n") {
@@ -125,16 +118,16 @@ func pidsCgroup(t *testing.T) string {
 		}
 		ctl, _ = os.ReadFile(filepath.Join(parent, "cgroup.subtree_control"))
 		if !strings.Contains(string(ctl), "pids") {
-			skip("no pids cgroup controller available to make a small pids limit (neither v1 nor v2 with +pids)")
+			skip(t, "no pids cgroup controller available to make a small pids limit (neither v1 nor v2 with +pids)")
 		}
 	}
 	dir := filepath.Join(parent, fmt.Sprintf("initd-test-%d-%d", os.Getpid(), time.Now().UnixNano()))
 	if err := os.Mkdir(dir, 0o755); err != nil {
-		skip("cannot create a pids cgroup: " + err.Error())
+		skip(t, "cannot create a pids cgroup: "+err.Error())
 	}
 	if !exists(filepath.Join(dir, "pids.max")) {
 		os.Remove(dir)
-		skip("the new cgroup has no pids.max")
+		skip(t, "the new cgroup has no pids.max")
 	}
 	t.Cleanup(func() {
 		// Everything in it is dead once the test's initd is gone; the
@@ -145,8 +138,6 @@ func pidsCgroup(t *testing.T) string {
 	})
 	return dir
 }
-
-func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // inCgroup makes a PID-1 start() run initd inside cgroup dir with
 // pids.max set to max: a shell joins the cgroup, sets the limit, and
@@ -299,9 +290,8 @@ sleep 0.3; exit 3`)
 func TestHardeningSIGKILLNotPID1(t *testing.T) {
 	underSubreaper := func(argv ...string) func(*exec.Cmd) {
 		return func(c *exec.Cmd) {
-			self, _ := os.Executable()
-			c.Path = self
-			c.Args = append([]string{self, "-helper=subreaper"}, argv...)
+			c.Args = helper("subreaper", argv...)
+			c.Path = c.Args[0]
 		}
 	}
 	// The child records every signal: with its own preemption off it

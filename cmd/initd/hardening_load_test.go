@@ -20,7 +20,7 @@ func loadTests() bool { return os.Getenv("INITD_LOAD_TESTS") == "1" }
 func init() {
 	// count counts the SIGUSR1s and SIGUSR2s it receives; on SIGTERM it
 	// prints "counted N" and exits 7.
-	moreHelpers["count"] = func(args []string) {
+	registerHelper("count", func(args []string) {
 		c := make(chan os.Signal, 4096)
 		signal.Notify(c, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM)
 		fmt.Println("counting")
@@ -32,7 +32,7 @@ func init() {
 			}
 			n++
 		}
-	}
+	})
 }
 
 // Orphans made as fast as a few shells can fork: every one is reaped, no

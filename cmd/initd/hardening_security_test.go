@@ -20,13 +20,13 @@ import (
 
 func init() {
 	// nnp-exec sets no_new_privs and execs the rest of its arguments.
-	moreHelpers["nnp-exec"] = func(args []string) {
+	registerHelper("nnp-exec", func(args []string) {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			panic(err)
 		}
 		syscall.Exec(args[0], args, os.Environ())
 		os.Exit(98)
-	}
+	})
 }
 
 // credentials returns the lines of /proc/PID/status that describe its
@@ -94,10 +94,9 @@ func TestHardeningCredentials(t *testing.T) {
 
 // no_new_privs set before initd stays set in initd and the child.
 func TestHardeningNoNewPrivs(t *testing.T) {
-	self, _ := os.Executable()
 	p := start(t, runOpt{setup: func(c *exec.Cmd) {
-		c.Path = self
-		c.Args = append([]string{self, "-helper=nnp-exec", initdBin, "--"}, "/bin/sleep", "30")
+		c.Args = helper("nnp-exec", initdBin, "--", "/bin/sleep", "30")
+		c.Path = c.Args[0]
 	}})
 	child := childOf(t, p.Pid())
 	time.Sleep(100 * time.Millisecond)
@@ -144,7 +143,6 @@ func TestHardeningNoLeakedDescriptors(t *testing.T) {
 			// what the caller gave (the test process may itself have
 			// inherited descriptors without close-on-exec).
 			direct := exec.Command(helper("args")[0], helper("args")[1:]...)
-			direct.Env = append(os.Environ(), "INITD_TEST_HELPER=1")
 			direct.ExtraFiles = tt.o.extra
 			if tt.o.setup != nil {
 				tt.o.setup(direct)
@@ -167,7 +165,7 @@ func TestHardeningDecoyEveryPath(t *testing.T) {
 	decoy := exec.Command(helper("record", "decoy", "SYS")[0], helper("record", "decoy", "SYS")[1:]...)
 	// The decoy is a Go program that records every signal: switch its
 	// own preemption off, or it would record its runtime's SIGURGs.
-	decoy.Env = append(os.Environ(), "INITD_TEST_HELPER=1", "GODEBUG=asyncpreemptoff=1")
+	decoy.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
 	decoy.Stdout = &syncWriter{w: &decoyOut, mu: &mu}
 	decoy.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := decoy.Start(); err != nil {

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -230,32 +229,6 @@ func TestHardeningNamesAndPath(t *testing.T) {
 	}
 }
 
-// childOf waits for initd's first child to appear and returns its host pid.
-func childOf(t *testing.T, initd int) int {
-	t.Helper()
-	var pid int
-	if !waitFor(func() bool {
-		for _, c := range descendants(initd) {
-			if st, ok := stat(c); ok && st.ppid == initd {
-				pid = c
-				return true
-			}
-		}
-		return false
-	}) {
-		t.Fatal("initd has no child")
-	}
-	return pid
-}
-
-func waitState(t *testing.T, pid int, want byte) {
-	t.Helper()
-	if !waitFor(func() bool { st, ok := stat(pid); return ok && st.state == want }) {
-		st, _ := stat(pid)
-		t.Fatalf("pid %d in state %c, want %c", pid, st.state, want)
-	}
-}
-
 // A child that stops itself is neither reported as exited nor makes initd
 // exit; continued, it finishes with its own status.
 func TestHardeningChildStopsItself(t *testing.T) {
@@ -400,18 +373,4 @@ func TestHardeningDevNullOddities(t *testing.T) {
 			}
 		})
 	}
-}
-
-// parsePids returns the integer fields of a line after its first n words.
-func fieldInt(t *testing.T, line string, i int) int {
-	t.Helper()
-	f := strings.Fields(line)
-	if len(f) <= i {
-		t.Fatalf("line %q has no field %d", line, i)
-	}
-	n, err := strconv.Atoi(f[i])
-	if err != nil {
-		t.Fatalf("line %q field %d: %v", line, i, err)
-	}
-	return n
 }

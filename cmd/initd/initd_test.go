@@ -4,15 +4,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
-var pid1 = runOpt{pid1: true}
+func init() {
+	// exit exits with the status its argument gives.
+	registerHelper("exit", func(args []string) {
+		n, _ := strconv.Atoi(args[0])
+		os.Exit(n)
+	})
+}
 
 func TestExitStatus(t *testing.T) {
 	for _, tt := range []struct {
@@ -296,22 +301,4 @@ while :; do sleep 1 & wait $!; done
 		t.Errorf("status %d, want 143 (sh killed by SIGTERM)", got)
 	}
 	t.Logf("stopped in %v", time.Since(begin))
-}
-
-func waitFor(cond func() bool) bool {
-	for i := 0; i < 400; i++ {
-		if cond() {
-			return true
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	return false
-}
-
-func sigName(s syscall.Signal) string {
-	name := map[syscall.Signal]string{37: "SIGRTMIN+3", 64: "SIGRTMAX"}[s]
-	if name == "" {
-		name = "SIG" + strings.ToUpper(unix.SignalName(s)[3:])
-	}
-	return name
 }

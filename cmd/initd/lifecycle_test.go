@@ -1,15 +1,82 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
+
+func init() {
+	// args prints its arguments, working directory, INITD_TEST_VALUE,
+	// open descriptors, signal masks, CPU set, process group and the
+	// terminal's foreground group.
+	registerHelper("args", func(args []string) {
+		for _, a := range args {
+			fmt.Printf("arg %q\n", a)
+		}
+		wd, _ := os.Getwd()
+		fmt.Printf("cwd %s\n", wd)
+		fmt.Printf("env %s\n", os.Getenv("INITD_TEST_VALUE"))
+		fmt.Printf("fds %s\n", strings.Join(openFDs(), ","))
+		status, _ := os.ReadFile("/proc/self/status")
+		for _, l := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(l, "SigIgn:") || strings.HasPrefix(l, "SigBlk:") || strings.HasPrefix(l, "Cpus_allowed_list:") {
+				fmt.Println(l)
+			}
+		}
+		pgrp := syscall.Getpgrp()
+		fg, err := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+		fmt.Printf("pgrp %d foreground %d %v\n", pgrp, fg, err)
+		os.Stdout.Sync()
+	})
+	// sigmask-exec execs the rest of its arguments with SIGUSR1 blocked,
+	// as a caller that blocked it before exec would.
+	registerHelper("sigmask-exec", func(args []string) {
+		runtime.LockOSThread()
+		var set unix.Sigset_t
+		set.Val[0] = 1 << (syscall.SIGUSR1 - 1)
+		unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil)
+		syscall.Exec(args[0], args, os.Environ())
+		os.Exit(98)
+	})
+}
+
+// openFDs lists the process's descriptors with raw syscalls, leaving out
+// the one used to read the list, so no Go runtime descriptor appears.
+func openFDs() []string {
+	d, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	defer unix.Close(d)
+	buf := make([]byte, 4096)
+	var names []string
+	for {
+		n, err := unix.ReadDirent(d, buf)
+		if err != nil || n <= 0 {
+			break
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+	var out []string
+	for _, n := range names {
+		if n != strconv.Itoa(d) {
+			out = append(out, n)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { a, _ := strconv.Atoi(out[i]); b, _ := strconv.Atoi(out[j]); return a < b })
+	return out
+}
 
 // orphans double-forks n processes that exit at once, then waits for
 // SIGTERM, so the test can look for zombies while initd runs.
@@ -224,7 +291,6 @@ func TestPassThrough(t *testing.T) {
 	// without initd (3 and whatever the test itself inherited); nothing
 	// of initd's own.
 	direct := exec.Command(helper("args")[0], helper("args")[1:]...)
-	direct.Env = append(os.Environ(), "INITD_TEST_HELPER=1")
 	direct.ExtraFiles = []*os.File{extra}
 	out, _ := direct.Output()
 	want := lineWith(strings.Split(string(out), "\n"), "fds ")
@@ -274,24 +340,6 @@ func sigmask(t *testing.T, lines []string, field string) uint64 {
 	return n
 }
 
-func contains(lines []string, s string) bool {
-	for _, l := range lines {
-		if l == s {
-			return true
-		}
-	}
-	return false
-}
-
-func lineWith(lines []string, prefix string) string {
-	for _, l := range lines {
-		if strings.HasPrefix(l, prefix) {
-			return l
-		}
-	}
-	return ""
-}
-
 // Standard input reaches the child unchanged.
 func TestStdinPassThrough(t *testing.T) {
 	p := start(t, runOpt{pid1: true, setup: func(c *exec.Cmd) { c.Stdin = strings.NewReader("line one\nline two\n") }},
@@ -322,12 +370,4 @@ func TestCPUSetPassThrough(t *testing.T) {
 			t.Errorf("%s: child has %q, want %q as initd had", name, got, want)
 		}
 	}
-}
-
-func readFile(t *testing.T, name string) string {
-	b, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -14,13 +15,34 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+func init() {
+	// leave-group starts a grandchild in a group of its own, then moves
+	// into that group, leaving the group initd signals empty.
+	registerHelper("leave-group", func(args []string) {
+		argv := helper("record", "grandchild", "TERM")
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			fmt.Println("cannot start grandchild", err)
+			os.Exit(1)
+		}
+		if err := syscall.Setpgid(0, cmd.Process.Pid); err != nil {
+			fmt.Println("setpgid:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("moved %d\n", os.Getpid())
+		time.Sleep(time.Hour)
+	})
+}
+
 // openPTY returns a pseudo-terminal's master and slave, without a package
 // outside the standard library and x/sys.
 func openPTY(t *testing.T) (master, slave *os.File) {
 	t.Helper()
 	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
-		t.Skipf("no pseudo-terminals: %v", err)
+		skip(t, "no pseudo-terminals: "+err.Error())
 	}
 	unlock := 0
 	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, m.Fd(), syscall.TIOCSPTLCK, uintptr(unsafe.Pointer(&unlock))); e != 0 {
@@ -47,7 +69,7 @@ func TestTerminalForeground(t *testing.T) {
 	self, _ := os.Executable()
 	argv := append([]string{initdBin, "--"}, helper("record", "child", "INT")...)
 	cmd := exec.Command(self, argv...)
-	cmd.Env = append(os.Environ(), "INITD_TEST_PID1=1", "INITD_TEST_HELPER=1")
+	cmd.Env = append(os.Environ(), "INITD_TEST_PID1=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWNS,
@@ -144,21 +166,6 @@ func TestSignalBurst(t *testing.T) {
 	if got := p.wait(20 * time.Second); got != 42 {
 		t.Errorf("status %d, want 42", got)
 	}
-}
-
-func rss(t *testing.T, pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			n, _ := strconv.Atoi(strings.Fields(l)[1])
-			return n
-		}
-	}
-	t.Fatal("no VmRSS")
-	return 0
 }
 
 // With stdin and stderr closed, initd and the child still run: the closed
