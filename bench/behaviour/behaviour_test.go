@@ -26,8 +26,7 @@ func TestInitdColumn(t *testing.T) {
 		}
 		t.Skipf("skipped: %v (run as root; set INITD_STRICT_TESTS=1 to make this a failure)", err)
 	}
-	tmp := t.TempDir()
-	bin, err := harness.BuildInitd(tmp)
+	bin, err := harness.InitdBinary()
 	if err != nil {
 		t.Fatal(err)
 	}

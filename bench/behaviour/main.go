@@ -25,7 +25,7 @@ import (
 
 func main() {
 	harness.RunHelper()
-	initdPath := flag.String("initd", "", "initd binary to test (default: build ./cmd/initd as the Makefile does)")
+	initdPath := flag.String("initd", "", "initd binary to test (default: $INITD_BIN, else what make build makes)")
 	out := flag.String("o", "", "also write the table here (default bench/results/behaviour.md in the module)")
 	flag.DurationVar(&IdleWindow, "idle", IdleWindow, "how long the idle wake-up row watches")
 	flag.Parse()
@@ -40,7 +40,7 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 	if *initdPath == "" {
-		if *initdPath, err = harness.BuildInitd(tmp); err != nil {
+		if *initdPath, err = harness.InitdBinary(); err != nil {
 			fatal(err)
 		}
 	} else if *initdPath, err = filepath.Abs(*initdPath); err != nil {

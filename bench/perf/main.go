@@ -46,7 +46,7 @@ func main() {
 	harness.RunHelper()
 	quick := flag.Bool("quick", false, "fewer iterations and a shorter idle window: under a minute")
 	runs := flag.Int("runs", 0, "runs (default 3, quick 2)")
-	initdPath := flag.String("initd", "", "initd binary (default: build ./cmd/initd as the Makefile does)")
+	initdPath := flag.String("initd", "", "initd binary (default: $INITD_BIN, else what make build makes)")
 	outDir := flag.String("o", "", "results directory (default bench/results in the module)")
 	flag.Parse()
 
@@ -66,7 +66,7 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 	if *initdPath == "" {
-		if *initdPath, err = harness.BuildInitd(tmp); err != nil {
+		if *initdPath, err = harness.InitdBinary(); err != nil {
 			fatal(err)
 		}
 	} else if *initdPath, err = filepath.Abs(*initdPath); err != nil {

@@ -33,15 +33,13 @@ import (
 	"time"
 )
 
-const ldflags = "-s -w -X=runtime.godebugDefault=asyncpreemptoff=1 -X=github.com/initd/initd.linkedGodebug=asyncpreemptoff=1"
-
 func main() {
 	if os.Getenv("SOAK_PID1_WRAPPER") == "1" {
 		pid1Wrapper()
 	}
 	duration := flag.Duration("duration", time.Hour, "how long to run")
 	every := flag.Duration("every", time.Minute, "how often to print a line")
-	bin := flag.String("initd", "", "initd binary to soak (default: build ./cmd/initd)")
+	bin := flag.String("initd", "", "initd binary to soak (default: $INITD_BIN, else what make build makes)")
 	pid1 := flag.Bool("pid1", os.Geteuid() == 0, "run initd as PID 1 of a new PID namespace (needs root)")
 	orphans := flag.Int("orphans", 200, "orphans made per round")
 	orphanEvery := flag.Duration("orphan-every", time.Second, "time between rounds of orphans")
@@ -50,14 +48,13 @@ func main() {
 	flag.Parse()
 
 	if *bin == "" {
-		dir, err := os.MkdirTemp("", "initd-soak")
+		var err error
+		*bin, err = initdBinary()
 		check(err)
-		defer os.RemoveAll(dir)
-		*bin = filepath.Join(dir, "initd")
-		build := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", *bin, "./cmd/initd")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		check(build.Run())
+	} else {
+		var err error
+		*bin, err = filepath.Abs(*bin)
+		check(err)
 	}
 
 	// The loop's own stderr is dropped: its sub-processes die of the
@@ -174,6 +171,29 @@ func pid1Wrapper() {
 	check(syscall.Mount("proc", "/proc", "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""))
 	os.Unsetenv("SOAK_PID1_WRAPPER")
 	check(syscall.Exec(os.Args[1], os.Args[1:], os.Environ()))
+}
+
+// initdBinary is the binary "make build" makes, the one every harness
+// runs so that there is a single build recipe: $INITD_BIN when set (the
+// Makefile exports it), otherwise "make -s -C <module root> build" and
+// <module root>/bin/initd.
+func initdBinary() (string, error) {
+	if bin := os.Getenv("INITD_BIN"); bin != "" {
+		return filepath.Abs(bin)
+	}
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", err
+	}
+	mod := strings.TrimSpace(string(gomod))
+	if mod == "" || mod == os.DevNull {
+		return "", fmt.Errorf("not inside the initd module: run from its tree, or pass -initd or INITD_BIN")
+	}
+	root := filepath.Dir(mod)
+	if out, err := exec.Command("make", "-s", "-C", root, "build").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("INITD_BIN is unset and \"make -s -C %s build\" failed: %v\n%s", root, err, out)
+	}
+	return filepath.Join(root, "bin", "initd"), nil
 }
 
 func status(pid int) map[string]string {

@@ -6,6 +6,7 @@ package harness
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,24 +61,31 @@ func Peers() []Init {
 	return found
 }
 
-// BuildInitd builds cmd/initd the way the Makefile's build target does
-// (static, trimmed, stripped, asynchronous preemption off) into dir, so
-// that the bench measures the binary users get.
-func BuildInitd(dir string) (string, error) {
+// InitdBinary is the initd that every harness measures: the binary
+// "make build" makes, so that there is one build recipe (the Makefile's
+// link flags and stamps) and the bench never runs a build nobody ships.
+// It is $INITD_BIN when set (the Makefile exports it); otherwise it runs
+// "make -s -C <module root> build" and returns <module root>/bin/initd.
+func InitdBinary() (string, error) {
+	if bin := os.Getenv("INITD_BIN"); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return "", err
+		}
+		if st, err := os.Stat(abs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return "", fmt.Errorf("INITD_BIN=%s is not an executable file (%v); run \"make build\" or unset INITD_BIN", bin, err)
+		}
+		return abs, nil
+	}
 	root, err := ModuleRoot()
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(dir, "initd")
-	cmd := exec.Command("go", "build", "-trimpath",
-		"-ldflags", "-s -w -X=runtime.godebugDefault=asyncpreemptoff=1",
-		"-o", out, "./cmd/initd")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", errors.New("building initd: " + err.Error() + "\n" + string(b))
+	out, err := exec.Command("make", "-s", "-C", root, "build").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("INITD_BIN is unset and \"make -s -C %s build\" failed: %v\n%s", root, err, out)
 	}
-	return out, nil
+	return filepath.Join(root, "bin", "initd"), nil
 }
 
 // ModuleRoot is the directory of the main module's go.mod.
