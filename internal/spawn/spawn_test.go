@@ -3,6 +3,7 @@ package spawn
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +40,7 @@ func TestSplitEnviron(t *testing.T) {
 		{"A=1\x00PATH=/bin\x00A=2\x00NOEQUALS\x00B=\x00", []string{"A=1", "PATH=/bin", "A=2", "NOEQUALS", "B="}},
 		{"A=1\x00\x00B=2\x00", []string{"A=1", "", "B=2"}},
 		{"A=1\x00B=2", []string{"A=1", "B=2"}}, // no final NUL: an environment overwritten in place
+		{"A=1\x00B", []string{"A=1", "B"}},
 	} {
 		if got := splitEnviron([]byte(tt.in)); !slices.Equal(got, tt.want) {
 			t.Errorf("splitEnviron(%q) = %q, want %q", tt.in, got, tt.want)
@@ -120,6 +122,11 @@ func TestProbeOpen(t *testing.T) {
 			t.Errorf("probeOpen = %v, /proc/self/fd = %v", open, want)
 		}
 	}
+}
+
+func hex16(v uint64) string {
+	s := strconv.FormatUint(v, 16)
+	return strings.Repeat("0", 16-len(s)) + s
 }
 
 func TestListenPidIsOurs(t *testing.T) {
@@ -204,6 +211,23 @@ func TestForkNoPipe(t *testing.T) {
 	}
 	if ws := wait(t, pid); ws.ExitStatus() != 7 {
 		t.Errorf("child: %v, want exit 7", ws)
+	}
+	// The child gets the signal mask of the thread that forked, as from
+	// syscall.ForkExec, not the all-blocked mask of the fork itself; cp,
+	// unlike a shell, leaves the mask alone.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var mask unix.Sigset_t
+	unix.PthreadSigmask(unix.SIG_SETMASK, nil, &mask)
+	status := filepath.Join(dir, "status")
+	pid, errno = forkNoPipe("/bin/cp", []string{"cp", "/proc/self/status", status}, nil, false)
+	if errno != 0 {
+		t.Fatalf("forkNoPipe: %v", errno)
+	}
+	wait(t, pid)
+	b, _ := os.ReadFile(status)
+	if want := "\nSigBlk:\t" + hex16(mask.Val[0]) + "\n"; !strings.Contains(string(b), want) {
+		t.Errorf("the child's status %q lacks %q", b, want)
 	}
 	for _, tt := range []struct {
 		path  string
