@@ -22,6 +22,11 @@ import (
 // runtime raised at start-up: it runs only when the limit left no room for
 // a pipe, which means the soft limit was at most one below a hard limit of
 // a few descriptors, and the supervisor works without a pidfd.
+//
+// It relies on the kernel suspending initd until the child has executed
+// or exited. qemu-user runs CLONE_VFORK as a plain fork, so under it (a
+// foreign release binary tried on the build machine) a failed exec can go
+// unnoticed; the pipe of the normal path is not affected.
 
 //go:linkname runtime_BeforeFork syscall.runtime_BeforeFork
 func runtime_BeforeFork()

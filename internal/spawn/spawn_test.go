@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -226,7 +227,7 @@ func TestForkNoPipe(t *testing.T) {
 	}
 	wait(t, pid)
 	b, _ := os.ReadFile(status)
-	if want := "\nSigBlk:\t" + hex16(mask.Val[0]) + "\n"; !strings.Contains(string(b), want) {
+	if want := "\nSigBlk:\t" + hex16(*(*uint64)(unsafe.Pointer(&mask.Val))) + "\n"; !strings.Contains(string(b), want) {
 		t.Errorf("the child's status %q lacks %q", b, want)
 	}
 	for _, tt := range []struct {
