@@ -20,6 +20,7 @@ import (
 )
 
 func main() {
+	spawn.RunShim()
 	// First, so that a stop signal in the first millisecond waits for the
 	// child instead of killing initd (see supervisor.Subscription).
 	sub := supervisor.Subscribe()
