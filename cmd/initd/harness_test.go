@@ -432,6 +432,29 @@ func isEvent(line, role, event string, args []string) bool {
 	return true
 }
 
+// The tests' "which process got what" rests on isEvent never matching part
+// of a word.
+func TestEventsMatchWholeWords(t *testing.T) {
+	for _, tt := range []struct {
+		line, role, event string
+		args              []string
+		want              bool
+	}{
+		{"child got SIGTERM", "child", "got", []string{"SIGTERM"}, true},
+		{"grandchild got SIGTERM", "child", "got", []string{"SIGTERM"}, false},
+		{"child got SIGTERM", "grandchild", "got", []string{"SIGTERM"}, false},
+		{"child got SIGRTMIN+30", "child", "got", []string{"SIGRTMIN+3"}, false},
+		{"child ready 12 12 -1", "child", "ready", nil, true},
+		{"child ready", "child", "ready", []string{"12"}, false},
+		{"child readying 12", "child", "ready", nil, false},
+		{"  child  got   SIGINT ", "child", "got", []string{"SIGINT"}, true},
+	} {
+		if got := isEvent(tt.line, tt.role, tt.event, tt.args); got != tt.want {
+			t.Errorf("isEvent(%q, %q, %q, %q) = %v, want %v", tt.line, tt.role, tt.event, tt.args, got, tt.want)
+		}
+	}
+}
+
 func eventString(role, event string, args []string) string {
 	return strings.Join(append([]string{role, event}, args...), " ")
 }
