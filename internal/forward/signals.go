@@ -1,9 +1,11 @@
-// Package forward knows every Linux signal and delivers the forwardable ones
-// to the child or its process group.
+// Package forward knows every Linux signal, decides what initd delivers
+// for each one it receives, and delivers it to the child or its process
+// group.
 //
 // # Which signals are forwarded
 //
-// Every signal a Go program can receive is forwarded except:
+// Every signal a Go program can receive is forwarded (Policy.Deliver)
+// except:
 //
 //   - SIGCHLD, which means "reap now" and belongs to the reaper;
 //   - SIGTTIN and SIGTTOU, which are received and dropped: once the child's
@@ -12,8 +14,10 @@
 //   - SIGURG, unless the binary was built with asynchronous preemption
 //     switched off: the Go runtime sends itself SIGURG to preempt
 //     goroutines, and those are indistinguishable from real ones;
-//   - a SIGPIPE that initd caused itself by writing to a closed stderr
-//     (the supervisor drops it; see Supervisor in package supervisor).
+//   - a SIGPIPE that initd caused itself by writing to a closed stderr.
+//
+// Rewrite rules (Rules) apply last; a rule whose FROM initd never forwards
+// is refused when it is set, since it could never apply.
 //
 // SIGKILL and SIGSTOP cannot be caught by anyone. SIGPROF and signals 32,
 // 33 and 34 (SIGRTMIN) are kept by the Go runtime and never reach a Go
@@ -21,11 +25,20 @@
 // is not PID 1 kill it with the kernel's default action. SIGRTMIN+1 to
 // SIGRTMAX work.
 //
-// # Merging
+// # Stop signals
+//
+// Set holds the stop signals (DefaultStop: TERM and INT), the ones that
+// start --kill-after and count as telling a process to stop. They are a
+// property of the signal as received, before any rewrite.
+//
+// # Merging and order
 //
 // Repeats of one signal that arrive before initd has read the first merge
 // into one inside the kernel and the Go runtime, real-time signals
-// included. Different signals keep their order.
+// included. Different signals that are pending at the same moment come
+// out lowest number first, as the kernel delivers them and as Go's signal
+// loop reads its pending set; signals that arrive one at a time keep their
+// order.
 //
 // # Faults
 //
