@@ -1,11 +1,21 @@
 // Package initd holds what the initd binary says about itself: its version
 // and its license. The init lives in cmd/initd and the packages under
-// internal/, which follow a signal from the kernel to the child:
+// internal/, which follow a signal from the kernel to the child and a
+// zombie from its exit to its reaping:
 //
 //	internal/config      command line and environment into a Config
-//	internal/forward     the signal table, rewrite rules, delivery to the child
-//	internal/reaper      wait4 loop, exit-status decoding, subreaper
-//	internal/supervisor  spawning the child and the one event loop
+//	internal/supervisor  the shell: subscribes to signals, starts the child,
+//	                     turns what the kernel reports into events and
+//	                     carries out the core's actions
+//	internal/lifecycle   the core: events in, actions out, no system calls;
+//	                     every forwarding and shutdown rule
+//	internal/forward     the signal table, the delivery policy and rewrite
+//	                     rules, delivery to the child and its group by pidfd
+//	internal/reaper      the wait4 loop, kernel reaping (SIGCHLD ignored,
+//	                     the main child's exit from its pidfd), subreaper
+//	internal/spawn       execvp-like search, fork and exec, exec errors
+//	internal/procfs      the processes of initd's namespace, from /proc
+//	internal/exitstatus  the statuses initd exits with, and --remap-exit
 package initd
 
 import (
