@@ -89,6 +89,12 @@ func (f *forker) fork(path string, argv []string) syscall.Errno {
 			return 0
 		}
 		errno, _ := err.(syscall.Errno)
+		if errno == syscall.EINVAL && f.attr.Sys.PidFD != nil {
+			// CLONE_PIDFD refused: qemu-user refuses it, for one. A
+			// pidfd is optional.
+			f.attr.Sys.PidFD, f.pidfd = nil, -1
+			return f.fork(path, argv)
+		}
 		if errno != syscall.EMFILE && errno != syscall.ENFILE {
 			return errno
 		}
