@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // syscall.ForkExec needs a pipe to learn whether the exec worked, which
@@ -53,12 +55,14 @@ func forkNoPipe(path string, argv, env []string, foreground bool) (int, syscall.
 	if err != nil {
 		return 0, syscall.EINVAL
 	}
-	page, err := syscall.Mmap(-1, 0, syscall.Getpagesize(), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED|syscall.MAP_ANON)
+	// MmapPtr, not Mmap: the latter's bookkeeping of mappings costs 4 kB.
+	size := uintptr(syscall.Getpagesize())
+	page, err := unix.MmapPtr(-1, 0, nil, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
 	if err != nil {
 		return 0, err.(syscall.Errno)
 	}
-	defer syscall.Munmap(page)
-	result := (*uintptr)(unsafe.Pointer(&page[0]))
+	defer unix.MunmapPtr(page, size)
+	result := (*uintptr)(page)
 	pid, errno := forkExecNoPipe(path0, &argvp[0], &envp[0], foreground, result)
 	runtime.KeepAlive(argvp)
 	runtime.KeepAlive(envp)
