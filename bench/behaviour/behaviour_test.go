@@ -35,11 +35,17 @@ func TestInitdColumn(t *testing.T) {
 	// (the Go runtime's forced-GC check) can still fall inside it, which
 	// the row tolerates.
 	IdleWindow = 3 * time.Second
+	EarlyRuns = 20
+	// Serial rows first, alone (a subtest without t.Parallel runs before
+	// the parallel ones are released); rows where initd is known to lose
+	// are run and logged, not required.
 	for _, s := range Scenarios() {
 		t.Run(s.Name, func(t *testing.T) {
-			t.Parallel()
+			if !s.Serial {
+				t.Parallel()
+			}
 			r := s.Run(t.TempDir(), initd)
-			if !r.Pass {
+			if !r.Pass && s.Loss == "" {
 				t.Errorf("initd: %s", r.Text)
 			}
 			t.Logf("initd: %s", r.Text)

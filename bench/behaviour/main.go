@@ -56,22 +56,37 @@ func main() {
 	for r := range cells {
 		cells[r] = make([]Result, len(inits))
 	}
+	run := func(r, c int) {
+		dir, err := os.MkdirTemp(tmp, "s")
+		if err != nil {
+			cells[r][c] = Result{false, err.Error()}
+			return
+		}
+		cells[r][c] = rows[r].Run(dir, inits[c])
+	}
 	var wg sync.WaitGroup
-	for c, in := range inits {
+	for c := range inits {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for r, s := range rows {
-				dir, err := os.MkdirTemp(tmp, "s")
-				if err != nil {
-					cells[r][c] = Result{false, err.Error()}
-					continue
+				if !s.Serial {
+					run(r, c)
 				}
-				cells[r][c] = s.Run(dir, in)
 			}
 		}()
 	}
 	wg.Wait()
+	// The timing-sensitive rows last, one init at a time on a quiet
+	// machine.
+	for r, s := range rows {
+		if s.Serial {
+			for c := range inits {
+				fmt.Fprintf(os.Stderr, "behaviour: %s: %s\n", inits[c].Name, s.Name)
+				run(r, c)
+			}
+		}
+	}
 
 	table := Table(inits, rows, cells)
 	os.Stdout.WriteString(table)
@@ -121,16 +136,33 @@ func Table(inits []harness.Init, rows []Scenario, cells [][]Result) string {
 		b.WriteString(" --- |")
 	}
 	b.WriteString("\n")
-	var notes []string
+	// Notes are numbered in one sequence: first the differences on
+	// purpose, then the losses, each list in row order.
+	var why, loss []string
+	for r, s := range rows {
+		switch {
+		case s.Loss != "" && !cells[r][0].Pass:
+			if !slices.Contains(loss, s.Loss) {
+				loss = append(loss, s.Loss)
+			}
+		case s.Why != "" && differs(cells[r]):
+			if !slices.Contains(why, s.Why) {
+				why = append(why, s.Why)
+			}
+		}
+	}
+	notes := append(slices.Clone(why), loss...)
 	for r, s := range rows {
 		name := s.Name
-		if s.Why != "" && differs(cells[r]) {
-			n := slices.Index(notes, s.Why)
-			if n < 0 {
-				notes = append(notes, s.Why)
-				n = len(notes) - 1
-			}
-			name += fmt.Sprintf(" [%d]", n+1)
+		note := ""
+		switch {
+		case s.Loss != "" && !cells[r][0].Pass:
+			note = s.Loss
+		case s.Why != "" && differs(cells[r]):
+			note = s.Why
+		}
+		if note != "" {
+			name += fmt.Sprintf(" [%d]", slices.Index(notes, note)+1)
 		}
 		fmt.Fprintf(&b, "| %s |", name)
 		for c := range inits {
@@ -138,10 +170,16 @@ func Table(inits []harness.Init, rows []Scenario, cells [][]Result) string {
 		}
 		b.WriteString("\n")
 	}
-	if len(notes) > 0 {
+	if len(why) > 0 {
 		b.WriteString("\nWhere initd differs on purpose:\n\n")
-		for n, w := range notes {
+		for n, w := range why {
 			fmt.Fprintf(&b, "%d. %s.\n", n+1, w)
+		}
+	}
+	if len(loss) > 0 {
+		b.WriteString("\nWhere initd loses, and why:\n\n")
+		for n, w := range loss {
+			fmt.Fprintf(&b, "%d. %s.\n", len(why)+n+1, w)
 		}
 	}
 	return b.String()

@@ -5,8 +5,11 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // HelperArg as the first argument makes a bench binary act as one of the
@@ -109,6 +112,9 @@ func RunHelper() {
 		os.Exit(0)
 	case "acker":
 		acker(args[0])
+	case "sigcount":
+		n, _ := strconv.Atoi(args[0])
+		sigcount(syscall.Signal(n), args[1])
 	default:
 		os.Stderr.WriteString("unknown helper role " + role + "\n")
 		os.Exit(2)
@@ -137,8 +143,14 @@ func waitFile(name string) {
 
 // mountProc gives the new mount namespace its own /proc (private, so
 // nothing propagates back to the host) and execs the init, which keeps
-// PID 1.
+// PID 1. Leading "-ign=N" arguments set signal N to SIG_IGN first, which
+// the exec keeps.
 func mountProc(argv []string) {
+	for len(argv) > 0 && strings.HasPrefix(argv[0], "-ign=") {
+		n, _ := strconv.Atoi(strings.TrimPrefix(argv[0], "-ign="))
+		signal.Ignore(syscall.Signal(n))
+		argv = argv[1:]
+	}
 	if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
 		os.Stderr.WriteString("mountproc: " + err.Error() + "\n")
 		os.Exit(125)
@@ -182,6 +194,49 @@ func record(file string) {
 	f.WriteString("ready\n")
 	for s := range c {
 		f.WriteString(strconv.Itoa(int(s.(syscall.Signal))) + "\n")
+	}
+}
+
+// sigcount counts every instance of sig that reaches it, queued real-time
+// instances one by one, and keeps the count in file ("ready" first, then
+// the number). Go's os/signal merges repeats, so the helper blocks sig on
+// the thread that re-executes it: the new process's threads all start with
+// that mask (the runtime keeps a blockable signal blocked), and a signalfd
+// reads each queued instance as a record of its own.
+func sigcount(sig syscall.Signal, file string) {
+	var set unix.Sigset_t
+	set.Val[(sig-1)/64] |= 1 << ((uint(sig) - 1) % 64)
+	if os.Getenv("INITD_BENCH_SIGCOUNT") != "blocked" {
+		runtime.LockOSThread()
+		if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+			os.Exit(3)
+		}
+		self, _ := os.Executable()
+		env := append(os.Environ(), "INITD_BENCH_SIGCOUNT=blocked")
+		syscall.Exec(self, os.Args, env)
+		os.Exit(3)
+	}
+	fd, err := unix.Signalfd(-1, &set, unix.SFD_CLOEXEC)
+	if err != nil {
+		os.Exit(3)
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		os.Exit(3)
+	}
+	f.WriteString("ready\n")
+	buf := make([]byte, 128*64)
+	n := 0
+	for {
+		k, err := unix.Read(fd, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || k <= 0 {
+			os.Exit(3)
+		}
+		n += k / 128
+		f.WriteAt([]byte(strconv.Itoa(n)+"\n      "), 0)
 	}
 }
 

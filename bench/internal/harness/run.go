@@ -3,6 +3,7 @@ package harness
 import (
 	"errors"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -22,6 +23,10 @@ const (
 	// helper mounts /proc and then execs the init, so the init is still
 	// PID 1. The behaviour scenarios use it.
 	PID1Proc
+	// PlainProc is Plain in a new mount namespace with its own /proc
+	// mount: the direct run's counterpart of PID1Proc, so that both pay
+	// for a mount namespace.
+	PlainProc
 )
 
 // Proc is a started init (or direct child).
@@ -40,6 +45,9 @@ type Options struct {
 	Dir   string   // working directory; empty is the bench's
 	Env   []string // nil is the bench's environment
 	Files []uintptr
+	// Ignore are signals the init is started with set to SIG_IGN, as
+	// nohup or a shell's background job would leave them (PID1Proc only).
+	Ignore []syscall.Signal
 }
 
 // Start runs argv in the given mode. The caller must Wait (or Kill, then
@@ -58,14 +66,25 @@ func Start(argv []string, o Options) (*Proc, error) {
 	switch o.Mode {
 	case PID1:
 		sys.Cloneflags = syscall.CLONE_NEWPID
-	case PID1Proc:
+	case PID1Proc, PlainProc:
 		sys.Cloneflags = syscall.CLONE_NEWPID | syscall.CLONE_NEWNS
+		if o.Mode == PlainProc {
+			sys.Cloneflags = syscall.CLONE_NEWNS
+		}
 		self, err := os.Executable()
 		if err != nil {
 			return nil, err
 		}
-		argv = append([]string{self, HelperArg, "mountproc"}, argv...)
+		pre := []string{self, HelperArg, "mountproc"}
+		for _, sig := range o.Ignore {
+			pre = append(pre, "-ign="+strconv.Itoa(int(sig)))
+		}
+		argv = append(pre, argv...)
 		path = self
+	default:
+		if len(o.Ignore) > 0 {
+			return nil, errors.New("Options.Ignore needs PID1Proc or PlainProc")
+		}
 	}
 	p := &Proc{done: make(chan struct{}), Start: time.Now()}
 	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Dir: o.Dir, Env: env, Files: files, Sys: sys})
