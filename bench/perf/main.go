@@ -1,14 +1,15 @@
-// Command perf measures initd beside tini, tini-static, dumb-init,
-// catatonit and a direct run of the child (the limit), interleaved in one
-// run so that machine noise hits all alike, and writes
+// Command perf measures initd in both reap modes (--reap=kernel and
+// --reap=wait) beside tini, tini-static, dumb-init, catatonit and a direct
+// run of the child (the limit), interleaved in one run so that machine
+// noise hits all alike, and writes
 // bench/results/perf.{json,md,svg}.
 //
-//	go run ./bench/perf          # full: 3 runs, 60 s idle window (~3 min)
-//	go run ./bench/perf -quick   # under a minute
+//	go run ./bench/perf          # full: 3 runs, idle window at least 2 min
+//	go run ./bench/perf -quick   # about a minute
 //
 // Every figure is a median over the runs of a per-run median (or total);
 // "noise" is the spread of the per-run values, (max-min)/median. Ratios
-// are initd against the best C peer of the same run; for start-up and
+// are each initd mode against the best C peer of the same run; for start-up and
 // shutdown they are ratios of overheads (the init's time minus the direct
 // run's). It needs root for PID namespaces.
 package main
@@ -50,7 +51,7 @@ func main() {
 	outDir := flag.String("o", "", "results directory (default bench/results in the module)")
 	flag.Parse()
 
-	cfg := config{Runs: 3, Startup: 400, Signals: 2000, Orphans: 10000, Shutdowns: 40, IdleWindow: 60 * time.Second}
+	cfg := config{Runs: 3, Startup: 400, Signals: 2000, Orphans: 10000, Shutdowns: 40, IdleWindow: 120 * time.Second}
 	if *quick {
 		cfg = config{Quick: true, Runs: 2, Startup: 80, Signals: 300, Orphans: 2000, Shutdowns: 10, IdleWindow: 15 * time.Second}
 	}
@@ -81,9 +82,16 @@ func main() {
 		defaultOut = *outDir
 	}
 
-	// Every init as it is normally used: initd, dumb-init group mode by
-	// default; tini and catatonit child-only by default.
-	subjects := []harness.Init{harness.Direct, harness.InitdInit(*initdPath)}
+	// initd in both reap modes; every other init as it is normally used:
+	// initd and dumb-init forward to the group by default, tini and
+	// catatonit to the child only.
+	if err := exec.Command(*initdPath, "--reap=kernel", "--", "/bin/true").Run(); err != nil {
+		fatal(fmt.Errorf("%s --reap=kernel -- /bin/true: %v (kernel reaping needs Linux 6.15+)", *initdPath, err))
+	}
+	subjects := []harness.Init{harness.Direct,
+		{Name: initdKernel, Path: *initdPath, Flags: []string{"--reap=kernel"}},
+		{Name: initdWait, Path: *initdPath, Flags: []string{"--reap=wait"}},
+	}
 	for _, p := range harness.Peers() {
 		if len(p.Flags) == 0 {
 			subjects = append(subjects, p)
@@ -148,7 +156,8 @@ func main() {
 		}
 
 		logf("run %d: shutdown", run+1)
-		r.addMedians("shutdown", shutdown(rot, cfg.Shutdowns))
+		r.addMedians("shutdown", shutdown(rot, cfg.Shutdowns, true))
+		r.addMedians("shutdown_hostproc", shutdown(rot, cfg.Shutdowns, false))
 
 		logf("run %d: instructions (valgrind)", run+1)
 		for _, s := range rot {
@@ -167,6 +176,7 @@ func main() {
 	}
 	w, vol, d := id.wakeups()
 	for i, s := range subjects {
+		r.add("wakeups_n", s.Name, w[i]*d.Minutes())
 		r.add("wakeups", s.Name, w[i])
 		r.add("wakeups_vol", s.Name, vol[i])
 	}

@@ -206,16 +206,24 @@ func orphans(dir string, s harness.Init, n int) (orphanResult, error) {
 
 // shutdown times SIGTERM to the init (PID 1 of a new namespace, child
 // /bin/sleep) until the init has been reaped, n times per subject,
-// interleaved. The direct run is sleep on its own, not as PID 1: as PID 1
+// interleaved. With ownProc the init has a /proc of its own namespace, as
+// in a container (and the direct run a mount namespace with its own /proc
+// mount, so that both pay for tearing one down); without, it sees the
+// bench's /proc. The direct run is sleep on its own, not as PID 1: as PID 1
 // sleep would ignore SIGTERM, having no handler.
-func shutdown(subjects []harness.Init, n int) map[string][]float64 {
+func shutdown(subjects []harness.Init, n int, ownProc bool) map[string][]float64 {
 	out := map[string][]float64{}
 	for k := 0; k < n; k++ {
 		for j := range subjects {
 			s := subjects[(j+k)%len(subjects)]
 			mode := harness.PID1
-			if s.IsDirect() {
+			switch {
+			case s.IsDirect() && ownProc:
+				mode = harness.PlainProc
+			case s.IsDirect():
 				mode = harness.Plain
+			case ownProc:
+				mode = harness.PID1Proc
 			}
 			p, err := harness.Start(s.Argv("/bin/sleep", "1000"), harness.Options{Mode: mode})
 			if err != nil {
@@ -233,8 +241,9 @@ func shutdown(subjects []harness.Init, n int) map[string][]float64 {
 				continue
 			}
 			// The init's set-up after spawning (initd closes descriptors and
-			// changes directory) must be over, or shutdown would include it.
-			time.Sleep(2 * time.Millisecond)
+			// changes directory) must be over, or shutdown would include it:
+			// wait until its CPU time has stood still for a millisecond.
+			settle(p.Pid)
 			t0 := time.Now()
 			p.Signal(syscall.SIGTERM)
 			if _, ok := p.WaitTimeout(10 * time.Second); !ok {
@@ -245,6 +254,21 @@ func shutdown(subjects []harness.Init, n int) map[string][]float64 {
 		}
 	}
 	return out
+}
+
+// settle waits (at least 2 ms, at most 100 ms) until pid's threads have
+// used no CPU for a millisecond.
+func settle(pid int) {
+	time.Sleep(time.Millisecond)
+	last, _ := harness.ReadUsage(pid)
+	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
+		time.Sleep(time.Millisecond)
+		u, _ := harness.ReadUsage(pid)
+		if u.CPUNs == last.CPUNs {
+			return
+		}
+		last = u
+	}
 }
 
 var lackeyRe = regexp.MustCompile(`guest instrs:\s+([\d,]+)`)
