@@ -56,11 +56,10 @@ func (f *forker) startShim(argv []string) error {
 	f.env = []string{}
 	defer func() { f.env = env }()
 	if errno := f.fork(exe, shimArgv); errno != 0 {
+		// Whatever went wrong, it was initd's own binary that did not
+		// start, not the command.
 		e := explain(exe, errno).(*Error)
-		if e.Code != exitstatus.Setup {
-			e.Code = exitstatus.Setup
-		}
-		e.Msg = "cannot start " + argv[0] + " with LISTEN_PID set to its pid: " + e.Msg
+		e.Code, e.Msg = exitstatus.Setup, "cannot start "+argv[0]+" with LISTEN_PID set to its pid: "+e.Msg
 		return e
 	}
 	return nil
