@@ -14,8 +14,9 @@
 // Variables configure images whose entrypoint cannot be edited. They are read
 // first and a flag always wins over its variable; for the repeatable options
 // (rewrite, remap) any flag replaces the whole list from the variable.
-// Unset and empty variables are the same. initd never modifies the
-// environment it passes to the child.
+// Unset and empty variables are the same. initd passes its environment to
+// the child as it got it, but for LISTEN_PID under socket activation
+// (package spawn).
 //
 // # Errors
 //
