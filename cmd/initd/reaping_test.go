@@ -131,13 +131,19 @@ func TestPause(t *testing.T) {
 
 // -w logs every zombie reaped besides the main child.
 func TestWarnReap(t *testing.T) {
-	// The orphan exits only once it is initd's, so that the subshell
-	// that made it cannot have reaped it; the main child stays until
-	// initd has: the orphan's /proc entry lasts as long as its zombie.
-	f := filepath.Join(t.TempDir(), "orphan")
-	orphan := `read -r _ _ _ ppid _ < /proc/self/stat; while [ "$ppid" != 1 ]; do sleep 0.01; read -r _ _ _ ppid _ < /proc/self/stat; done`
-	_, p := run(t, pid1, "-w", "--", "/bin/sh", "-c", `(/bin/sh -c '`+orphan+`' & echo $! > "$1"); while [ -e /proc/$(cat "$1") ]; do sleep 0.01; done`, "sh", f)
+	_, p := run(t, pid1, append([]string{"-w", "--"}, orphanReaped(t, 0)...)...)
 	if !strings.Contains(p.Stderr(), "reaped zombie pid") {
 		t.Errorf("stderr %q lacks the reaped zombie", p.Stderr())
 	}
+}
+
+// orphanReaped is a command for initd as PID 1 that makes one orphan and
+// exits with status once initd has reaped it. The orphan exits only once
+// it is initd's, so the subshell that made it cannot have reaped it; the
+// main child stays until initd has: the orphan's /proc entry lasts as long
+// as its zombie.
+func orphanReaped(t *testing.T, status int) []string {
+	f := filepath.Join(t.TempDir(), "orphan")
+	orphan := `read -r _ _ _ ppid _ < /proc/self/stat; while [ "$ppid" != 1 ]; do sleep 0.01; read -r _ _ _ ppid _ < /proc/self/stat; done`
+	return []string{"/bin/sh", "-c", `(/bin/sh -c '` + orphan + `' & echo $! > "$1"); while [ -e /proc/$(cat "$1") ]; do sleep 0.01; done; exit ` + strconv.Itoa(status), "sh", f}
 }

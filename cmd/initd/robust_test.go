@@ -328,7 +328,7 @@ func TestStderrReaderGone(t *testing.T) {
 	}{
 		{[]string{"--bogus", "x"}, 2},
 		{[]string{"--", "/no/such/command"}, 127},
-		{[]string{"-vvv", "-w", "--", "/bin/sh", "-c", "(true &); sleep 0.2; exit 4"}, 4},
+		{append([]string{"-vvv", "-w", "--"}, orphanReaped(t, 4)...), 4},
 		// The child exits 0 on the SIGUSR1 whose forward -vvv logs.
 		{append([]string{"-vvv", "--"}, helper("record", "child", "USR1")...), 0},
 	} {
