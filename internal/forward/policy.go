@@ -44,10 +44,9 @@ type Policy struct {
 }
 
 // Deliver returns the signal to forward for sig, as received; ok is false
-// when it is dropped. ownPipe says that a SIGPIPE was raised by initd's
-// own write to a closed stderr: forwarding it would kill the app for
-// initd's failure.
-func (p *Policy) Deliver(sig syscall.Signal, ownPipe bool) (out syscall.Signal, ok bool) {
+// when it is dropped. A SIGPIPE that initd's own write to a closed stderr
+// raised never gets here: initd's log takes it off its thread.
+func (p *Policy) Deliver(sig syscall.Signal) (out syscall.Signal, ok bool) {
 	switch ClassOf(sig) {
 	case Forwarded:
 	case Preempt:
@@ -55,9 +54,6 @@ func (p *Policy) Deliver(sig syscall.Signal, ownPipe bool) (out syscall.Signal, 
 			return 0, false // most likely the runtime's own preemption signal
 		}
 	default:
-		return 0, false
-	}
-	if sig == syscall.SIGPIPE && ownPipe {
 		return 0, false
 	}
 	return p.Rules.Apply(sig)

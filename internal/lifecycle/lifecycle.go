@@ -103,12 +103,11 @@ const (
 
 // Event is one thing that happened.
 type Event struct {
-	Kind    EventKind
-	Sig     syscall.Signal // Signal: as received, before any rewrite
-	OwnPipe bool           // Signal: a SIGPIPE raised by initd's own write
-	Exits   []reaper.Exit  // Exited: the children collected, in order
-	Left    bool           // Exited: initd still has children
-	Timer   Timer          // Timeout
+	Kind  EventKind
+	Sig   syscall.Signal // Signal: as received, before any rewrite
+	Exits []reaper.Exit  // Exited: the children collected, in order
+	Left  bool           // Exited: initd still has children
+	Timer Timer          // Timeout
 }
 
 // Timer names one of initd's timers. Each is either armed or not.
@@ -209,7 +208,7 @@ func (c *Core) Step(ev Event) []Action {
 	}
 	switch ev.Kind {
 	case Signal:
-		c.signal(ev.Sig, ev.OwnPipe)
+		c.signal(ev.Sig)
 	case Exited:
 		c.exited(ev.Exits, ev.Left)
 	case Timeout:
@@ -218,7 +217,7 @@ func (c *Core) Step(ev Event) []Action {
 	return c.out
 }
 
-func (c *Core) signal(sig syscall.Signal, ownPipe bool) {
+func (c *Core) signal(sig syscall.Signal) {
 	stop := c.cfg.Stop.Has(sig)
 	if c.phase == Pausing {
 		if stop {
@@ -227,7 +226,7 @@ func (c *Core) signal(sig syscall.Signal, ownPipe bool) {
 		}
 		return
 	}
-	out, ok := c.cfg.Policy.Deliver(sig, ownPipe)
+	out, ok := c.cfg.Policy.Deliver(sig)
 	if !ok {
 		return
 	}

@@ -21,7 +21,6 @@ const (
 
 // ev builders.
 func sig(s syscall.Signal) Event { return Event{Kind: Signal, Sig: s} }
-func ownPipe() Event             { return Event{Kind: Signal, Sig: syscall.SIGPIPE, OwnPipe: true} }
 func fire(t Timer) Event         { return Event{Kind: Timeout, Timer: t} }
 
 // exited: pids that exited with a status ("10=0", "10=sig15"), then
@@ -144,8 +143,7 @@ func TestRules(t *testing.T) {
 		{"SIGURG forwarded when the runtime never sends it", pid1(), procs(), []step{
 			{sig(syscall.SIGURG), "URG>group", nil},
 		}},
-		{"initd's own SIGPIPE is dropped, another is forwarded", pid1(), procs(), []step{
-			{ownPipe(), "", nil},
+		{"SIGPIPE is forwarded like the rest", pid1(), procs(), []step{
 			{sig(syscall.SIGPIPE), "PIPE>group", nil},
 		}},
 		{"a rewrite applies before delivery; 0 drops", with(pid1(), func(c *Config) {

@@ -1,9 +1,12 @@
 package supervisor
 
 import (
+	"runtime"
 	"strconv"
-	"sync/atomic"
 	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/initd/initd/internal/forward"
 )
@@ -12,13 +15,16 @@ import (
 // that lines from initd and the child do not interleave mid-line.
 //
 // It writes with write(2) directly rather than through os.Stderr, whose
-// EPIPE handling would raise a SIGPIPE that kills the process. When a write
-// fails with EPIPE, the kernel still raises SIGPIPE; Log counts it so that
-// the supervisor can drop that one signal instead of forwarding it and
-// killing the app. Log is safe for concurrent use.
+// EPIPE handling would raise a SIGPIPE that kills the process. A write to
+// a closed stderr still makes the kernel send SIGPIPE to the writing
+// thread, and initd would forward it and kill the app for initd's own
+// failure; counting those signals is not exact, since a SIGPIPE from
+// outside merges with them. So Log writes with SIGPIPE blocked on its
+// thread and takes the one a failed write raised off that thread before
+// unblocking: it never reaches the supervisor, and every SIGPIPE that does
+// came from outside. Log is safe for concurrent use.
 type Log struct {
 	Verbosity int
-	ownPipes  atomic.Int32
 }
 
 // Errorf-style helpers without fmt: fmt costs about 0.25 MB of binary.
@@ -47,34 +53,30 @@ func (l *Log) write(msg []string) {
 		b = append(b, m...)
 	}
 	b = append(b, '\n')
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var pipe, old unix.Sigset_t
+	pipe.Val[0] = 1 << (unix.SIGPIPE - 1)
+	unix.PthreadSigmask(unix.SIG_BLOCK, &pipe, &old)
+	epipe := false
 	for len(b) > 0 {
 		n, err := syscall.Write(2, b)
 		if err == syscall.EINTR {
 			continue
 		}
-		if err == syscall.EPIPE {
-			l.ownPipes.Add(1)
-		}
+		epipe = err == syscall.EPIPE
 		if err != nil || n <= 0 {
-			return
+			break
 		}
 		b = b[n:]
 	}
-}
-
-// ownSIGPIPE reports whether a SIGPIPE is accounted for by one of Log's own
-// failed writes, consuming that write. If an outside SIGPIPE arrives at the
-// same moment the two merge into one signal, and that one is dropped.
-func (l *Log) ownSIGPIPE() bool {
-	for {
-		n := l.ownPipes.Load()
-		if n == 0 {
-			return false
-		}
-		if l.ownPipes.CompareAndSwap(n, n-1) {
-			return true
-		}
+	if epipe {
+		// The kernel's SIGPIPE for the failed write is pending on this
+		// thread only; a zero timeout takes it without waiting.
+		var zero unix.Timespec
+		syscall.RawSyscall6(unix.SYS_RT_SIGTIMEDWAIT, uintptr(unsafe.Pointer(&pipe)), 0, uintptr(unsafe.Pointer(&zero)), unsafe.Sizeof(uint64(0)), 0, 0)
 	}
+	unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

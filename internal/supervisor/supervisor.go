@@ -142,7 +142,7 @@ func Run(o *Options, sub *Subscription) int {
 			ev = s.collect(&reaper.Exit{Pid: s.target.Pid, Status: ws})
 		case sig := <-sub.sigs:
 			n := sig.(syscall.Signal)
-			ev = lifecycle.Event{Kind: lifecycle.Signal, Sig: n, OwnPipe: n == syscall.SIGPIPE && s.log.ownSIGPIPE()}
+			ev = lifecycle.Event{Kind: lifecycle.Signal, Sig: n}
 		case <-s.timers[lifecycle.KillAfterTimer]:
 			ev = lifecycle.Event{Kind: lifecycle.Timeout, Timer: lifecycle.KillAfterTimer}
 		case <-s.timers[lifecycle.GraceTimer]:
