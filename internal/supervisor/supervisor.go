@@ -127,6 +127,12 @@ func Run(o *Options, sub *Subscription) int {
 
 	list := func() ([]procfs.Proc, bool) { return procfs.List(s.self) }
 	core := lifecycle.New(cfg, s.self, child, list)
+	// Zombies from before initd subscribed to SIGCHLD (orphans adopted in
+	// its first moments, or the child itself) raised no SIGCHLD that initd
+	// saw, and once SIGCHLD is ignored none will come: collect them now.
+	if code, done := s.do(core.Step(s.collect(nil))); done {
+		return code
+	}
 	for {
 		var ev lifecycle.Event
 		select {
