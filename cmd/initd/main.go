@@ -20,8 +20,10 @@ import (
 )
 
 func main() {
+	// Returns at once unless this process is the socket-activation shim,
+	// which never returns: it has no signals of its own to subscribe to.
 	spawn.RunShim()
-	// First, so that a stop signal in the first millisecond waits for the
+	// Next, so that a stop signal in the first millisecond waits for the
 	// child instead of killing initd (see supervisor.Subscription).
 	sub := supervisor.Subscribe()
 	// Descriptors 0, 1 and 2 are open: since Go 1.22 the runtime opens
