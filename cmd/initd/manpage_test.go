@@ -18,7 +18,7 @@ import (
 
 const manPage = "../../initd.1"
 
-// manHelp is the --help of the binary that TestMain built with the release
+// manHelp is the --help of the binary under test (make build's) with the release
 // flags: the text users actually see, not a constant that main might stop
 // printing.
 func manHelp(t *testing.T) string {
