@@ -192,6 +192,10 @@ func TestTrapRunsOnceDuringDrain(t *testing.T) {
 			p.expect("w got SIGTERM")
 			p.saw("d got SIGTERM")
 			p.signal(syscall.SIGTERM) // docker stop, mid-cleanup
+			// Other signals still reach them during the drain.
+			p.signal(syscall.SIGUSR1)
+			p.expect("w got SIGUSR1")
+			p.saw("d got SIGUSR1")
 			if code := p.wait(30 * time.Second); code != 0 {
 				t.Errorf("status %d, want 0", code)
 			}
