@@ -10,22 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// # Kernel reaping
-//
-// With SIGCHLD set to SIG_IGN, the kernel releases every child of initd
-// the moment it exits, orphans re-parented to initd included: no zombie
-// exists, no SIGCHLD is sent, initd is not woken. Only the main child's
-// status matters, and a pidfd gives it: the pidfd turns readable when the
-// child exits, and PIDFD_GET_INFO with PIDFD_INFO_EXIT (Linux 6.15+)
-// returns its wait status even after the kernel released it.
-//
-// The SIG_IGN is set after the child is forked, so the child never
-// inherits it, and with a raw rt_sigaction, because os/signal has no way to
-// set SIG_IGN for a signal it handles and signal.Ignore would be inherited.
-// Going back (for the drain after the main child exits) restores the
-// action saved then: Go's own handler, which os/signal does not reinstall
-// by itself since it believes it is still in place.
-
 // ReapMode is how initd learns that its children exited.
 type ReapMode uint8
 

@@ -1,4 +1,4 @@
-// Package reaper collects exited children.
+// Package reaper collects exited children, or lets the kernel release them.
 //
 // # Ownership
 //
@@ -7,6 +7,27 @@
 // statuses from the first. Because the caller that reaps is also the one
 // that signals, it can guarantee that no pid is signalled after it was
 // reaped and reused.
+//
+// # Kernel reaping
+//
+// With SIGCHLD set to SIG_IGN, the kernel releases every child of initd
+// the moment it exits, orphans re-parented to initd included: no zombie
+// exists, no SIGCHLD is sent, initd is not woken. Only the main child's
+// status matters, and a pidfd gives it: the pidfd turns readable when the
+// child exits, and PIDFD_GET_INFO with PIDFD_INFO_EXIT (Linux 6.15+)
+// returns its wait status even after the kernel released it.
+//
+// The SIG_IGN is set after the child is forked, so the child never
+// inherits it, and with a raw rt_sigaction, because os/signal has no way to
+// set SIG_IGN for a signal it handles and signal.Ignore would be inherited.
+// Going back (for the drain after the main child exits) restores the
+// action saved then: Go's own handler, which os/signal does not reinstall
+// by itself since it believes it is still in place.
+//
+// KernelReapSupported says whether the running kernel can do this; the
+// caller must not ignore SIGCHLD otherwise, or the main child's status is
+// lost. IgnoreChildren, Restore and ExitOf belong to the same goroutine
+// that calls Reap.
 //
 // # Subreaper
 //
