@@ -15,12 +15,8 @@ import (
 // hand-off is a cross-CPU wake-up, which costs tens of microseconds on a
 // virtual machine; on one CPU it is a plain context switch. So initd keeps
 // its threads on one CPU while it subscribes, then gives them, and the
-// child, back the CPU set it was started with. Measured: the subscriptions
-// took 0.65 ms instead of 2.1 ms, and "initd -- /bin/true" ran in 0.63x
-// to 0.68x the wall time and 0.75x the CPU of the unpinned build (batches
-// of 200 runs, the two builds alternating). Keeping the threads pinned for
-// good did not lower the CPU per forwarded signal or per reaped orphan
-// (bench/perf -quick, same run as the peers).
+// child, back the CPU set it was started with. The figures are in
+// docs/bench.md ("Start-up: pinning the threads").
 
 // cpuPin is initd's CPU set while its threads are pinned. The zero value
 // does nothing.
