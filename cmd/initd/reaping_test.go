@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +17,29 @@ import (
 // loadTests reports whether the load tests run at full size (100,000
 // orphans, 1,000,000 signals); the default run (CI) scales them down.
 func loadTests() bool { return os.Getenv("INITD_LOAD_TESTS") == "1" }
+
+// sampleZombies samples the zombie children of pid from /proc every
+// interval (0: back to back) until the returned function is called, which
+// returns the peak count and the number of samples.
+func sampleZombies(pid int, interval time.Duration) (stop func() (peak, samples int)) {
+	done := make(chan struct{})
+	result := make(chan [2]int)
+	go func() {
+		peak, samples := 0, 0
+		for {
+			select {
+			case <-done:
+				result <- [2]int{peak, samples}
+				return
+			default:
+			}
+			peak = max(peak, zombies(pid))
+			samples++
+			time.Sleep(interval)
+		}
+	}()
+	return func() (int, int) { close(done); r := <-result; return r[0], r[1] }
+}
 
 // Orphans made as fast as a few shells can fork: every one is reaped, no
 // zombie is left, and the number waiting to be reaped stays bounded. The
@@ -32,24 +54,7 @@ func TestReapOrphans(t *testing.T) {
 	p := start(t, pid1, "-t", "1s", "--", "/bin/sh", "-c",
 		`for s in $(seq `+strconv.Itoa(shells)+`); do sh -c '`+script+`' & done; wait; echo made; trap 'exit 0' TERM; while :; do sleep 1 & wait $!; done`)
 	begin := time.Now()
-	var peak, samples atomic.Int64
-	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if z := int64(zombies(p.Pid())); z > peak.Load() {
-				peak.Store(z)
-			}
-			samples.Add(1)
-			time.Sleep(5 * time.Millisecond)
-		}
-	}()
+	stopSampling := sampleZombies(p.Pid(), 5*time.Millisecond)
 	deadline := 60 * time.Second
 	if loadTests() {
 		deadline = 10 * time.Minute
@@ -64,12 +69,11 @@ func TestReapOrphans(t *testing.T) {
 	if !waitFor(func() bool { return zombies(p.Pid()) == 0 }) {
 		t.Errorf("%d zombies left under initd", zombies(p.Pid()))
 	}
-	close(stop)
-	<-sampled
-	t.Logf("%d orphans in %v; peak unreaped seen %d (%d samples of /proc)", total, elapsed.Round(time.Millisecond), peak.Load(), samples.Load())
+	peak, samples := stopSampling()
+	t.Logf("%d orphans in %v; peak unreaped seen %d (%d samples of /proc)", total, elapsed.Round(time.Millisecond), peak, samples)
 	// Bounded: a reaper that fell behind would let thousands pile up.
-	if bound := int64(total / 10); peak.Load() > bound {
-		t.Errorf("peak of %d unreaped zombies, over the bound of %d", peak.Load(), bound)
+	if bound := total / 10; peak > bound {
+		t.Errorf("peak of %d unreaped zombies, over the bound of %d", peak, bound)
 	}
 	p.signal(syscall.SIGTERM)
 	if got := p.wait(20 * time.Second); got != 0 {
