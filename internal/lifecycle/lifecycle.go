@@ -88,10 +88,6 @@ const (
 	Done
 )
 
-var phaseNames = [...]string{"running", "draining", "killing", "pausing", "done"}
-
-func (p Phase) String() string { return phaseNames[p] }
-
 // EventKind says what happened.
 type EventKind uint8
 
@@ -195,9 +191,6 @@ func New(cfg Config, self, child int, list Lister) *Core {
 	}
 	return c
 }
-
-// Phase returns the current phase.
-func (c *Core) Phase() Phase { return c.phase }
 
 // Step applies one event and returns the actions to carry out, in order.
 // The slice is reused by the next call.
