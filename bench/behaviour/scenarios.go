@@ -62,7 +62,9 @@ const sigRTMin3 = syscall.Signal(37)
 
 // trapScript is the shell-form image's entrypoint: a trap whose cleanup
 // takes about a second, with the work in a background sleep so that
-// "wait" lets the trap run at once. It is started as "/bin/sh -c
+// "wait" lets the trap run at once. It says it is ready once that sleep
+// exists: a SIGTERM that came before the fork would leave a sleep that
+// never had it, which initd then waits for until --grace runs out. It is started as "/bin/sh -c
 // ./trap.sh", so dash forks it: the init's child is the outer sh, which
 // has no trap and dies of SIGTERM at once.
 const trapScript = `#!/bin/sh
@@ -73,9 +75,9 @@ cleanup() {
 	exit 0
 }
 trap cleanup TERM INT
-echo ready > trap.ready
 while :; do
 	sleep 1000 &
+	echo ready > trap.ready
 	wait $!
 done
 `
