@@ -122,8 +122,9 @@ func main() {
 		// Rotate which subject goes first in the serial measurements too.
 		rot := append(slices.Clone(subjects[run%len(subjects):]), subjects[:run%len(subjects)]...)
 		logf("run %d: start-up", run+1)
-		r.addMedians("startup", startup(rot, cfg.Startup, false))
-		r.addMedians("startup_pid1", startup(rot, cfg.Startup, true))
+		r.addMedians("startup", startup(rot, cfg.Startup, harness.Plain))
+		r.addMedians("startup_pid1", startup(rot, cfg.Startup, harness.PID1))
+		r.addMedians("startup_pid1proc", startup(rot, cfg.Startup, harness.PID1Proc))
 
 		logf("run %d: signal round trip", run+1)
 		dir, _ := os.MkdirTemp(tmp, "rt")
@@ -182,6 +183,7 @@ func main() {
 	}
 	id.stop()
 	r.IdleWindowS = d.Seconds()
+	r.LoadEnd = loadAvg()
 
 	r.finish()
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
