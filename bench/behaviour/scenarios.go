@@ -196,7 +196,7 @@ func Scenarios() []Scenario {
 
 const whyNotReceivable = "the Go runtime keeps SIGPROF (its profiler's clock) and signals 32 to 34 (the C libraries' own; 34 is musl's) to itself, so initd never sees them; as PID 1 they are discarded, and not as PID 1 a 32 or 34 kills initd (no handler, default action); the C inits wait for every signal and forward these too"
 
-const whyIgnore = "the Go runtime installs its handler for every signal before initd's main and keeps an inherited SIG_IGN only for HUP and INT; any other ignored signal is handled (and forwarded) by initd, and the child starts with it at its default; tini and catatonit leave dispositions alone, so the child inherits the ignore (dumb-init resets every signal it forwards, HUP included)"
+const whyIgnore = "the Go runtime installs its handler for every signal before initd's main and keeps an inherited SIG_IGN only for HUP and INT; any other ignored signal is handled (and forwarded) by initd, and the child starts with it at its default; tini and catatonit leave dispositions alone, so the child inherits the ignore (dumb-init resets HUP, QUIT and PIPE alike)"
 
 func exitRow(name string, n int) Scenario {
 	return Scenario{Name: name, Run: func(dir string, i harness.Init) Result {
