@@ -16,7 +16,7 @@ import (
 // virtual machine; on one CPU it is a plain context switch. So initd keeps
 // its threads on one CPU while it subscribes, then gives them, and the
 // child, back the CPU set it was started with. The figures are in
-// docs/bench.md ("Start-up: pinning the threads").
+// docs/bench.md (the start-up item of "What limits each figure").
 
 // cpuPin is initd's CPU set while its threads are pinned. The zero value
 // does nothing.
