@@ -93,30 +93,22 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 		return nil, fmt.Errorf("starting containerd: %v", err)
 	}
 	go func() { c.cmd.Wait(); close(c.exited) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if v, err := c.Output(ctx, "version"); err == nil {
-			for _, l := range strings.Split(v, "\n") {
-				if f := strings.Fields(l); len(f) == 2 && f[0] == "Version:" {
-					c.Version = f[1] // the server's, which comes last
-				}
+	err = waitAnswers(ctx, "containerd", c.Log, 30*time.Second, c.exited, c.Stop, func() bool {
+		v, err := c.Output(ctx, "version")
+		if err != nil {
+			return false
+		}
+		for _, l := range strings.Split(v, "\n") {
+			if f := strings.Fields(l); len(f) == 2 && f[0] == "Version:" {
+				c.Version = f[1] // the server's, which comes last
 			}
-			return c, nil
 		}
-		select {
-		case <-c.exited:
-			c.Stop()
-			return nil, fmt.Errorf("containerd exited at start; its log:\n%s", tail(c.Log, 20))
-		case <-ctx.Done():
-			c.Stop()
-			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			c.Stop()
-			return nil, fmt.Errorf("containerd did not answer within 30 s; its log:\n%s", tail(c.Log, 20))
-		}
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
+	return c, nil
 }
 
 // Ctr returns a ctr command for this containerd and namespace, in a
@@ -189,20 +181,9 @@ func (c *Containerd) Stop() error {
 		syscall.Kill(c.cmd.Process.Pid, syscall.SIGKILL)
 		<-c.exited
 	}
-	for _, pid := range pidsMentioning(c.Dir) {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	var errs []error
-	for _, m := range mountsUnder(c.Dir) {
-		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
-			errs = append(errs, fmt.Errorf("umount %s: %v", m, err))
-		}
-	}
-	if err := os.RemoveAll(c.Dir); err != nil {
-		errs = append(errs, err)
-	}
+	err := removeLeftovers(c.Dir)
 	c.cmd = nil
-	return errors.Join(errs...)
+	return err
 }
 
 // CtrVariant is one container run with "ctr run": an image, ctr run
@@ -220,8 +201,8 @@ type CtrVariant struct {
 // way docker stop does, which ctr has no command for: "ctr task kill"
 // (SIGTERM to the container's first process), then SIGKILL if it is
 // still there after timeout.
-func (c *Containerd) RunCtr(ctx context.Context, name string, v CtrVariant, timeout time.Duration) (o Outcome) {
-	o.Variant = v.Name
+func (c *Containerd) RunCtr(ctx context.Context, name string, v CtrVariant, timeout time.Duration) Outcome {
+	o := Outcome{Variant: v.Name}
 	// The stdio FIFOs and runc's state under Dir too, not in ctr's
 	// defaults under /run/containerd.
 	args := append([]string{"run", "--rm",
@@ -229,57 +210,15 @@ func (c *Containerd) RunCtr(ctx context.Context, name string, v CtrVariant, time
 		"--runc-root", filepath.Join(c.Dir, "runc"),
 	}, v.RunArgs...)
 	args = append(append(args, v.Image, name), v.Argv...)
-	cmd := c.Ctr(ctx, args...)
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		o.Err = err
+	err := runAndStop(ctx, &o, c.Ctr(ctx, args...), "ctr run", timeout,
+		func() error {
+			_, err := c.Output(ctx, "task", "kill", "-s", "SIGTERM", name)
+			return err
+		},
+		func(ctx context.Context) { c.Ctr(ctx, "task", "kill", "-s", "SIGKILL", name).Run() })
+	if o.Err != nil {
 		return o
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	finished := false
-	defer func() {
-		if !finished {
-			c.Ctr(context.Background(), "task", "kill", "-s", "SIGKILL", name).Run()
-			<-done
-		}
-		o.Output = out.String()
-	}()
-	if err := waitStarted(ctx, out.String, func() bool {
-		select {
-		case err := <-done:
-			finished = true
-			o.Err = fmt.Errorf("ctr run exited before trap.sh started (%v): %s", err, strings.TrimSpace(out.String()))
-			return true
-		default:
-			return false
-		}
-	}); err != nil {
-		if o.Err == nil {
-			o.Err = err
-		}
-		return o
-	}
-	o.PID = ParsePID(out.String())
-
-	start := time.Now()
-	if _, err := c.Output(ctx, "task", "kill", "-s", "SIGTERM", name); err != nil {
-		o.Err = err
-		return o
-	}
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(timeout):
-		c.Ctr(ctx, "task", "kill", "-s", "SIGKILL", name).Run()
-		err = <-done
-	case <-ctx.Done():
-		o.Err = ctx.Err()
-		return o
-	}
-	finished = true
-	o.Stop = time.Since(start)
 	// ctr run exits with the task's status, 128+n for a death by signal n.
 	var ee *exec.ExitError
 	switch {

@@ -81,32 +81,41 @@ func StartDaemon(ctx context.Context, dir string, extra ...string) (*Daemon, err
 	}
 	go func() { d.unshare.Wait(); close(d.exited) }()
 
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	err = waitAnswers(ctx, "dockerd", d.Log, 60*time.Second, d.exited, d.Stop, func() bool {
 		if d.pid == 0 {
 			if b, err := os.ReadFile(filepath.Join(dir, "dockerd.pid")); err == nil {
 				d.pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 			}
 		}
-		if d.pid != 0 {
-			if err := d.Docker(ctx, "info", "--format", "{{.ServerVersion}}").Run(); err == nil {
-				return d, nil
-			}
-		}
+		return d.pid != 0 && d.Docker(ctx, "info", "--format", "{{.ServerVersion}}").Run() == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// waitAnswers polls answers every 200 ms until it reports true. If the
+// daemon exits first (exited is closed), ctx ends or limit passes, it
+// calls stop and says why, with the tail of the daemon's log.
+func waitAnswers(ctx context.Context, name, log string, limit time.Duration, exited <-chan struct{}, stop func() error, answers func() bool) error {
+	deadline := time.Now().Add(limit)
+	for !answers() {
 		select {
-		case <-d.exited:
-			d.Stop()
-			return nil, fmt.Errorf("dockerd exited at start; its log:\n%s", tail(d.Log, 20))
+		case <-exited:
+			stop()
+			return fmt.Errorf("%s exited at start; its log:\n%s", name, tail(log, 20))
 		case <-ctx.Done():
-			d.Stop()
-			return nil, ctx.Err()
+			stop()
+			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			d.Stop()
-			return nil, fmt.Errorf("dockerd did not answer within 60 s; its log:\n%s", tail(d.Log, 20))
+			stop()
+			return fmt.Errorf("%s did not answer within %d s; its log:\n%s", name, int(limit/time.Second), tail(log, 20))
 		}
 	}
+	return nil
 }
 
 // Docker returns a docker client command for this daemon. The classic
@@ -169,19 +178,27 @@ func (d *Daemon) Stop() error {
 		syscall.Kill(d.unshare.Process.Pid, syscall.SIGKILL)
 		<-d.exited
 	}
-	for _, pid := range pidsMentioning(d.Dir) {
+	err := removeLeftovers(d.Dir)
+	d.unshare = nil
+	return err
+}
+
+// removeLeftovers kills every process whose command line mentions dir
+// (an engine's shims or conmons: dir is unique, so only that engine's),
+// unmounts what is mounted at or below dir and removes dir.
+func removeLeftovers(dir string) error {
+	for _, pid := range pidsMentioning(dir) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	var errs []error
-	for _, m := range mountsUnder(d.Dir) {
+	for _, m := range mountsUnder(dir) {
 		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
 			errs = append(errs, fmt.Errorf("umount %s: %v", m, err))
 		}
 	}
-	if err := os.RemoveAll(d.Dir); err != nil {
+	if err := os.RemoveAll(dir); err != nil {
 		errs = append(errs, err)
 	}
-	d.unshare = nil
 	return errors.Join(errs...)
 }
 
@@ -369,13 +386,21 @@ func RunContainer(ctx context.Context, e Engine, name string, v DockerVariant, t
 		return o
 	}
 	defer e.Command(context.Background(), "rm", "-f", name).Run()
+	return stopStarted(ctx, e, o, name, "stop", "-t", strconv.Itoa(int(timeout/time.Second)), name)
+}
 
+// stopStarted waits until trap.sh has started in container, runs the
+// engine's stop command and reports in o what happened: the PID trap.sh
+// printed, how long the stop took, the container's exit status and its
+// logs. The logs are read after the stop: "podman logs -f" can lose the
+// last lines, a read of the finished log does not.
+func stopStarted(ctx context.Context, e Engine, o Outcome, container string, stop ...string) Outcome {
 	logs := func() string {
-		out, _ := e.Command(ctx, "logs", name).CombinedOutput()
+		out, _ := e.Command(ctx, "logs", container).CombinedOutput()
 		return string(out)
 	}
 	running := func() bool {
-		out, err := e.Output(ctx, "inspect", "-f", "{{.State.Running}}", name)
+		out, err := e.Output(ctx, "inspect", "-f", "{{.State.Running}}", container)
 		return err == nil && strings.TrimSpace(out) == "true"
 	}
 	if err := waitStarted(ctx, logs, func() bool { return !running() }); err != nil {
@@ -386,12 +411,12 @@ func RunContainer(ctx context.Context, e Engine, name string, v DockerVariant, t
 	o.PID = ParsePID(logs())
 
 	start := time.Now()
-	if _, err := e.Output(ctx, "stop", "-t", strconv.Itoa(int(timeout/time.Second)), name); err != nil {
+	if _, err := e.Output(ctx, stop...); err != nil {
 		o.Err = err
 		return o
 	}
 	o.Stop = time.Since(start)
-	code, err := e.Output(ctx, "inspect", "-f", "{{.State.ExitCode}}", name)
+	code, err := e.Output(ctx, "inspect", "-f", "{{.State.ExitCode}}", container)
 	if err != nil {
 		o.Err = err
 		return o

@@ -80,36 +80,58 @@ func nsCommand(argv []string) *exec.Cmd {
 // RunNamespace starts v in a new PID namespace in dir, waits until trap.sh
 // has started, then stops it like "docker stop -t timeout": SIGTERM to PID
 // 1, SIGKILL if it is still there after timeout.
-func RunNamespace(ctx context.Context, dir string, v NSVariant, timeout time.Duration) (o Outcome) {
-	o.Variant = v.Name
-	var out lockedBuffer
+func RunNamespace(ctx context.Context, dir string, v NSVariant, timeout time.Duration) Outcome {
+	o := Outcome{Variant: v.Name}
 	cmd := nsCommand(v.Argv)
 	cmd.Dir = dir
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	err := runAndStop(ctx, &o, cmd, "", timeout,
+		func() error {
+			if err := syscall.Kill(cmd.Process.Pid, syscall.SIGTERM); err != nil {
+				return fmt.Errorf("SIGTERM to PID 1 (host PID %d): %v", cmd.Process.Pid, err)
+			}
+			return nil
+		},
+		func(context.Context) { syscall.Kill(cmd.Process.Pid, syscall.SIGKILL) })
+	if o.Err == nil {
+		o.Exit, o.Err = exitStatus(cmd.ProcessState, err)
+	}
+	return o
+}
+
+// runAndStop starts cmd with its output going to o.Output, waits until
+// trap.sh has started, stops it with term, and with kill if it is still
+// running after timeout, and sets o.PID and o.Stop, or o.Err. When o.Err
+// is nil it returns what cmd.Wait returned, for the caller to read the
+// exit status from. what names cmd in an error ("ctr run"), or is "".
+// Whatever happens, nothing outlives this function: kill, given
+// context.Background(), ends cmd on an early return.
+func runAndStop(ctx context.Context, o *Outcome, cmd *exec.Cmd, what string, timeout time.Duration, term func() error, kill func(context.Context)) error {
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		o.Err = err
-		return o
+		return nil
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	pid := cmd.Process.Pid
-
-	// Whatever happens below, nothing outlives this function.
 	finished := false
 	defer func() {
 		if !finished {
-			syscall.Kill(pid, syscall.SIGKILL)
+			kill(context.Background())
 			<-done
 		}
 		o.Output = out.String()
 	}()
 
+	early := "exited before trap.sh started"
+	if what != "" {
+		early = what + " " + early
+	}
 	if err := waitStarted(ctx, out.String, func() bool {
 		select {
 		case err := <-done:
 			finished = true
-			o.Err = fmt.Errorf("exited before trap.sh started (%v): %s", err, strings.TrimSpace(out.String()))
+			o.Err = fmt.Errorf("%s (%v): %s", early, err, strings.TrimSpace(out.String()))
 			return true
 		default:
 			return false
@@ -118,29 +140,28 @@ func RunNamespace(ctx context.Context, dir string, v NSVariant, timeout time.Dur
 		if o.Err == nil {
 			o.Err = err
 		}
-		return o
+		return nil
 	}
 	o.PID = ParsePID(out.String())
 
 	start := time.Now()
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		o.Err = fmt.Errorf("SIGTERM to PID 1 (host PID %d): %v", pid, err)
-		return o
+	if err := term(); err != nil {
+		o.Err = err
+		return nil
 	}
 	var err error
 	select {
 	case err = <-done:
 	case <-time.After(timeout):
-		syscall.Kill(pid, syscall.SIGKILL)
+		kill(ctx)
 		err = <-done
 	case <-ctx.Done():
 		o.Err = ctx.Err()
-		return o
+		return nil
 	}
 	finished = true
 	o.Stop = time.Since(start)
-	o.Exit, o.Err = exitStatus(cmd.ProcessState, err)
-	return o
+	return err
 }
 
 // exitStatus turns a wait result into a shell-style status: the exit code,

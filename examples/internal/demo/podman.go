@@ -189,19 +189,7 @@ func (p *Podman) Stop() error {
 	// Only this Podman's pods and containers: its storage is private.
 	p.Command(ctx, "pod", "rm", "-f", "-t", "0", "--all").Run()
 	p.Command(ctx, "rm", "-f", "-t", "0", "--all").Run()
-	for _, pid := range pidsMentioning(p.Dir) {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	var errs []error
-	for _, m := range mountsUnder(p.Dir) {
-		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil {
-			errs = append(errs, fmt.Errorf("umount %s: %v", m, err))
-		}
-	}
-	if err := os.RemoveAll(p.Dir); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return removeLeftovers(p.Dir)
 }
 
 // Pod is one of the repository's pod manifests, examples/pod-*.yml.
@@ -234,37 +222,7 @@ func (p *Podman) RunPod(ctx context.Context, label, file, pod, container string,
 		return o
 	}
 	defer p.Command(context.Background(), "pod", "rm", "-f", "-t", "0", pod).Run()
-	logs := func() string {
-		out, _ := p.Command(ctx, "logs", container).CombinedOutput()
-		return string(out)
-	}
-	running := func() bool {
-		out, err := p.Output(ctx, "inspect", "-f", "{{.State.Running}}", container)
-		return err == nil && strings.TrimSpace(out) == "true"
-	}
-	if err := waitStarted(ctx, logs, func() bool { return !running() }); err != nil {
-		o.Output = logs()
-		o.Err = fmt.Errorf("%v: %s", err, strings.TrimSpace(o.Output))
-		return o
-	}
-	o.PID = ParsePID(logs())
-
-	start := time.Now()
-	if _, err := p.Output(ctx, "pod", "stop", "-t", strconv.Itoa(int(timeout/time.Second)), pod); err != nil {
-		o.Err = err
-		return o
-	}
-	o.Stop = time.Since(start)
-	code, err := p.Output(ctx, "inspect", "-f", "{{.State.ExitCode}}", container)
-	if err != nil {
-		o.Err = err
-		return o
-	}
-	o.Exit, _ = strconv.Atoi(strings.TrimSpace(code))
-	// After the stop: "podman logs -f" can lose the last lines, a read of
-	// the finished log file does not.
-	o.Output = logs()
-	return o
+	return stopStarted(ctx, p, o, container, "pod", "stop", "-t", strconv.Itoa(int(timeout/time.Second)), pod)
 }
 
 // KubeNote is the line the demo prints under the Podman table: what a
