@@ -6,11 +6,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,26 +28,17 @@ const stopTimeout = 10 * time.Second
 // about a second.
 const fast = 3 * time.Second
 
-var (
-	setupOnce sync.Once
-	shared    *demo.Daemon
-	initdBin  string
-	setupErr  error
-	skipWhy   string
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared != nil {
-		if err := shared.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "cleaning up the private dockerd: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	os.Exit(code)
+var shared = testenv.Shared[*demo.Daemon]{
+	Name:    "the private dockerd",
+	Missing: "no Docker engine can be started",
+	TempDir: "initd-docker-",
+	Usable:  demo.DockerUsable,
+	Start: func(ctx context.Context, dir, initd string) (*demo.Daemon, error) {
+		return demo.StartDaemon(ctx, dir, "--init-path", initd)
+	},
 }
+
+func TestMain(m *testing.M) { shared.Main(m) }
 
 // daemon returns the private dockerd every test of this package shares,
 // started with --init-path pointing at initd (which only changes what
@@ -58,49 +46,7 @@ func TestMain(m *testing.M) {
 // and the demo's images built. It is stopped when the tests are done.
 func daemon(t *testing.T) (*demo.Daemon, string) {
 	t.Helper()
-	if err := demo.DockerUsable(); err != nil {
-		testenv.SkipOrFail(t, "no Docker engine can be started: %v", err)
-	}
-	initd := testenv.Initd(t)
-	setupOnce.Do(func() {
-		initdBin = initd
-		repo, err := demo.FindRepo(".")
-		if err != nil {
-			setupErr = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-		defer cancel()
-		dir, err := os.MkdirTemp("", "initd-docker-")
-		if err != nil {
-			setupErr = err
-			return
-		}
-		d, err := demo.StartDaemon(ctx, dir, "--init-path", initd)
-		if err != nil {
-			os.RemoveAll(dir)
-			skipWhy = err.Error()
-			return
-		}
-		shared = d
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			cache = dir
-		}
-		log := testenv.Writer{T: t}
-		if err := d.EnsureBase(ctx, log, demo.BaseAuto, "stable", filepath.Join(cache, "initd-demo")); err != nil {
-			setupErr = fmt.Errorf("making %s: %v", demo.BaseTag, err)
-			return
-		}
-		setupErr = d.BuildImages(ctx, repo, initd)
-	})
-	if skipWhy != "" {
-		testenv.SkipOrFail(t, "no Docker engine can be started: %s", skipWhy)
-	}
-	if setupErr != nil {
-		t.Fatalf("setting up the private dockerd: %v", setupErr)
-	}
-	return shared, initdBin
+	return shared.Get(t)
 }
 
 func TestDocker(t *testing.T) {

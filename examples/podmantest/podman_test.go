@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,74 +24,23 @@ const stopTimeout = 10 * time.Second
 // and Podman adds its own bookkeeping to every stop.
 const fast = 5 * time.Second
 
-var (
-	setupOnce sync.Once
-	shared    *demo.Podman
-	initdBin  string
-	setupErr  error
-	skipWhy   string
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if shared != nil {
-		if err := shared.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "cleaning up the private Podman: %v\n", err)
-			if code == 0 {
-				code = 1
-			}
-		}
-	}
-	os.Exit(code)
+var shared = testenv.Shared[*demo.Podman]{
+	Name:    "the private Podman",
+	Missing: "no Podman can run",
+	TempDir: "initd-podman-",
+	Usable:  demo.PodmanUsable,
+	Start: func(ctx context.Context, dir, _ string) (*demo.Podman, error) {
+		return demo.NewPodman(ctx, dir)
+	},
 }
+
+func TestMain(m *testing.M) { shared.Main(m) }
 
 // podman returns the Podman every test of this package shares, with the
 // base image and the demo's images built, setting it up on first use.
 func podman(t *testing.T) (*demo.Podman, string) {
 	t.Helper()
-	if err := demo.PodmanUsable(); err != nil {
-		testenv.SkipOrFail(t, "no Podman can run: %v", err)
-	}
-	initd := testenv.Initd(t)
-	setupOnce.Do(func() {
-		initdBin = initd
-		repo, err := demo.FindRepo(".")
-		if err != nil {
-			setupErr = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-		defer cancel()
-		dir, err := os.MkdirTemp("", "initd-podman-")
-		if err != nil {
-			setupErr = err
-			return
-		}
-		p, err := demo.NewPodman(ctx, dir)
-		if err != nil {
-			os.RemoveAll(dir)
-			skipWhy = err.Error()
-			return
-		}
-		shared = p
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			cache = dir
-		}
-		log := testenv.Writer{T: t}
-		if err := p.EnsureBase(ctx, log, demo.BaseAuto, "stable", filepath.Join(cache, "initd-demo")); err != nil {
-			setupErr = fmt.Errorf("making %s: %v", demo.BaseTag, err)
-			return
-		}
-		setupErr = p.BuildImages(ctx, repo, initd)
-	})
-	if skipWhy != "" {
-		testenv.SkipOrFail(t, "no Podman can run: %s", skipWhy)
-	}
-	if setupErr != nil {
-		t.Fatalf("setting up the private Podman: %v", setupErr)
-	}
-	return shared, initdBin
+	return shared.Get(t)
 }
 
 func logOutcome(t *testing.T, o demo.Outcome) {

@@ -1,15 +1,18 @@
 // Package testenv holds what the examples' tests share: the rule for
-// tests that need root, namespaces or Docker, and the initd binary under
-// test.
+// tests that need root, namespaces or Docker, the initd binary under
+// test, and the private engine a test package sets up once.
 package testenv
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/initd/initd/examples/internal/demo"
 )
@@ -77,4 +80,93 @@ type Writer struct{ T testing.TB }
 func (w Writer) Write(p []byte) (int, error) {
 	w.T.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// Engine is a private container engine the tests of a package share.
+type Engine interface {
+	EnsureBase(ctx context.Context, w io.Writer, kind, suite, cache string) error
+	BuildImages(ctx context.Context, repo, initd string) error
+	Stop() error
+}
+
+// Shared is the one private engine of a test package: set up on first
+// use by Get, with debian:stable and the demo's images built, and stopped
+// by Main when the tests are done.
+type Shared[E Engine] struct {
+	Name    string                                                  // for messages: "the private dockerd"
+	Missing string                                                  // the skip reason's start: "no Docker engine can be started"
+	TempDir string                                                  // the pattern of its directory: "initd-docker-"
+	Usable  func() error                                            // why it cannot run here, or nil
+	Start   func(ctx context.Context, dir, initd string) (E, error) // sets it up in dir, which is empty
+
+	once    sync.Once
+	engine  E
+	started bool
+	initd   string
+	err     error
+	skipWhy string
+}
+
+// Main runs the tests, then stops the engine if one was set up; a failure
+// to clean up fails the run.
+func (s *Shared[E]) Main(m *testing.M) {
+	code := m.Run()
+	if s.started {
+		if err := s.engine.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "cleaning up %s: %v\n", s.Name, err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+// Get returns the engine and the initd binary its images were built
+// with, setting the engine up on first use. It skips (or, when Strict,
+// fails) the test when the engine cannot run here.
+func (s *Shared[E]) Get(t *testing.T) (E, string) {
+	t.Helper()
+	if err := s.Usable(); err != nil {
+		SkipOrFail(t, "%s: %v", s.Missing, err)
+	}
+	initd := Initd(t)
+	s.once.Do(func() {
+		s.initd = initd
+		repo, err := demo.FindRepo(".")
+		if err != nil {
+			s.err = err
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		defer cancel()
+		dir, err := os.MkdirTemp("", s.TempDir)
+		if err != nil {
+			s.err = err
+			return
+		}
+		e, err := s.Start(ctx, dir, initd)
+		if err != nil {
+			os.RemoveAll(dir)
+			s.skipWhy = err.Error()
+			return
+		}
+		s.engine, s.started = e, true
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			cache = dir
+		}
+		if err := e.EnsureBase(ctx, Writer{T: t}, demo.BaseAuto, "stable", filepath.Join(cache, "initd-demo")); err != nil {
+			s.err = fmt.Errorf("making %s: %v", demo.BaseTag, err)
+			return
+		}
+		s.err = e.BuildImages(ctx, repo, initd)
+	})
+	if s.skipWhy != "" {
+		SkipOrFail(t, "%s: %s", s.Missing, s.skipWhy)
+	}
+	if s.err != nil {
+		t.Fatalf("setting up %s: %v", s.Name, s.err)
+	}
+	return s.engine, s.initd
 }
