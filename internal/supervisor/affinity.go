@@ -74,9 +74,8 @@ func (p cpuPin) spawn(start func() error) error {
 // namespace whose runtime did not mount its own /proc) those are the
 // ancestor's ids, and each thread's own id is the last field of NSpid in
 // its status; under any other /proc, or none, only the calling thread and
-// the threads it starts are pinned, which saves less (0.88x the wall time
-// of the unpinned build instead of 0.64x), and they then keep their single
-// CPU, which costs initd nothing measurable.
+// the threads it starts are pinned, which saves less, and they then keep
+// their single CPU, which costs initd nothing measurable.
 func (p cpuPin) setAll(set *unix.CPUSet) {
 	tids, _, err := procfs.Numbers("/proc/self/task")
 	if err != nil {
