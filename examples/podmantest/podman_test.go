@@ -48,18 +48,15 @@ func logOutcome(t *testing.T, o demo.Outcome) {
 	t.Logf("%s: PID %d, stop %.1f s, exit %d, %s\n%s", o.Variant, o.PID, o.Stop.Seconds(), o.Exit, o.Verdict(), o.Output)
 }
 
-// checkGraceful asserts what initd gives the shell form: trap.sh not PID 1,
-// its whole cleanup for TERM within fast, and trap.sh's own status
-// reported for the shell (testenv.ShellFormExit).
-func checkGraceful(t *testing.T, o demo.Outcome) {
+// stopGraceful runs v on p as a container called name, stops it and
+// checks that initd gave trap.sh its whole cleanup.
+func stopGraceful(t *testing.T, p *demo.Podman, name string, v demo.DockerVariant) {
 	t.Helper()
-	if o.Err != nil {
-		t.Fatalf("%s: %v\noutput:\n%s", o.Variant, o.Err, o.Output)
-	}
-	if o.PID == 1 || o.PID == 0 || o.Stop >= fast || !o.Complete() || o.Trapped() != "TERM" || o.Exit != testenv.ShellFormExit {
-		t.Errorf("%s: want trap.sh not PID 1, stopped in under %s with the complete trap output (TERM) and exit %d (trap.sh's own status); got PID %d, %s, exit %d, output:\n%s",
-			o.Variant, fast, testenv.ShellFormExit, o.PID, o.Stop, o.Exit, o.Output)
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	o := demo.RunContainer(ctx, p, name, v, stopTimeout)
+	logOutcome(t, o)
+	testenv.CheckGraceful(t, o, fast)
 }
 
 // TestPodmanRunInit: "podman run --init --init-path initd" on the shell
@@ -67,29 +64,21 @@ func checkGraceful(t *testing.T, o demo.Outcome) {
 func TestPodmanRunInit(t *testing.T) {
 	t.Parallel()
 	p, initd := podman(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	o := demo.RunContainer(ctx, p, "run-init", demo.DockerVariant{
+	stopGraceful(t, p, "run-init", demo.DockerVariant{
 		Name:    "podman run --init --init-path initd, shell form",
 		Image:   demo.Images["shell"],
 		RunArgs: []string{"--init", "--init-path", initd},
-	}, stopTimeout)
-	logOutcome(t, o)
-	checkGraceful(t, o)
+	})
 }
 
 // TestPodmanImage: the Dockerfile.initd image, initd as its entrypoint.
 func TestPodmanImage(t *testing.T) {
 	t.Parallel()
 	p, _ := podman(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	o := demo.RunContainer(ctx, p, "image-initd", demo.DockerVariant{
+	stopGraceful(t, p, "image-initd", demo.DockerVariant{
 		Name:  "Dockerfile.initd image",
 		Image: demo.Images["initd"],
-	}, stopTimeout)
-	logOutcome(t, o)
-	checkGraceful(t, o)
+	})
 }
 
 // TestPodmanKubePlay plays each of the repository's pod manifests and
@@ -109,17 +98,11 @@ func TestPodmanKubePlay(t *testing.T) {
 			}
 			switch pod.Name {
 			case "trap-exec":
-				if o.PID != 1 || o.Stop >= fast || !o.Complete() || o.Exit != 0 {
-					t.Errorf("exec form: want trap.sh as PID 1, stopped in under %s with the complete trap output and exit 0; got PID %d, %s, exit %d",
-						fast, o.PID, o.Stop, o.Exit)
-				}
+				testenv.CheckExecForm(t, o, fast)
 			case "trap-shell":
-				if o.PID == 1 || o.Stop < stopTimeout-time.Second/2 || o.Exit != 137 || !o.StartOnly() {
-					t.Errorf("shell form: want trap.sh not PID 1, killed after the full %s (exit 137) with no trap output; got PID %d, %s, exit %d",
-						stopTimeout, o.PID, o.Stop, o.Exit)
-				}
+				testenv.CheckKilled(t, o, stopTimeout, time.Second/2)
 			case "trap-initd":
-				checkGraceful(t, o)
+				testenv.CheckGraceful(t, o, fast)
 			default:
 				t.Fatalf("no expectation for pod %s", pod.Name)
 			}
@@ -180,13 +163,7 @@ func TestPodmanInfraPause(t *testing.T) {
 		b, _ := q.Command(ctx, "logs", container).CombinedOutput()
 		return string(b)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(logs(), demo.LineStart) {
-		if time.Now().After(deadline) {
-			t.Fatalf("trap.sh did not start within 30 s; output:\n%s", logs())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.WaitFor(t, logs, demo.LineStart, 30*time.Second)
 	time.Sleep(500 * time.Millisecond) // trap.sh installs its traps after the first line
 	start := time.Now()
 	if _, err := q.Output(ctx, "pod", "stop", "-t", "10", pod); err != nil {
@@ -215,7 +192,7 @@ func TestPodmanInfraPause(t *testing.T) {
 	if infraExit != 0 {
 		t.Errorf("infra container (initd --pause) exited %d, want 0: its answer to SIGTERM", infraExit)
 	}
-	checkGraceful(t, o)
+	testenv.CheckGraceful(t, o, fast)
 }
 
 // TestPodmanKubeIgnoresGraceAndPreStop checks the demo's note (KubeNote)
@@ -273,17 +250,10 @@ spec:
 	}
 	// The container must have started before the stop, or there would be
 	// nothing for a hook to run in.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.WaitFor(t, func() string {
 		b, _ := p.Command(ctx, "logs", container).CombinedOutput()
-		if strings.Contains(string(b), demo.LineStart) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("trap.sh did not start within 30 s; output:\n%s", b)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return string(b)
+	}, demo.LineStart, 30*time.Second)
 	// The hostPath is live: what the container writes there, the test
 	// sees. Otherwise a hook that ran could not leave its marker.
 	if _, err := p.Output(ctx, "exec", container, "/bin/sh", "-c", "echo ok > /marker/mounted"); err != nil {

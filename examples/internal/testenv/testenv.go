@@ -170,3 +170,52 @@ func (s *Shared[E]) Get(t *testing.T) (E, string) {
 	}
 	return s.engine, s.initd
 }
+
+// CheckExecForm asserts what the exec form gives: trap.sh as PID 1,
+// stopped in under fast with its whole cleanup, and exit 0.
+func CheckExecForm(t testing.TB, o demo.Outcome, fast time.Duration) {
+	t.Helper()
+	if o.PID != 1 || o.Stop >= fast || !o.Complete() || o.Exit != 0 {
+		t.Errorf("%s: want trap.sh as PID 1, stopped in under %s with the complete trap output and exit 0; got PID %d, %s, exit %d, output:\n%s",
+			o.Variant, fast, o.PID, o.Stop, o.Exit, o.Output)
+	}
+}
+
+// CheckKilled asserts what the shell form gives with no init: trap.sh
+// not PID 1, killed with exit 137 and no trap output after the full
+// timeout, less slack (where the engine's clock and the test's may
+// differ by a little).
+func CheckKilled(t testing.TB, o demo.Outcome, timeout, slack time.Duration) {
+	t.Helper()
+	if o.PID == 1 || o.Stop < timeout-slack || o.Exit != 137 || !o.StartOnly() {
+		t.Errorf("%s: want trap.sh not PID 1, killed after the full %s (exit 137) with no trap output; got PID %d, %s, exit %d, output:\n%s",
+			o.Variant, timeout, o.PID, o.Stop, o.Exit, o.Output)
+	}
+}
+
+// CheckGraceful asserts what initd gives the shell form: trap.sh
+// running (not PID 1), its whole cleanup for TERM within fast, and
+// trap.sh's own status reported for the shell (ShellFormExit).
+func CheckGraceful(t testing.TB, o demo.Outcome, fast time.Duration) {
+	t.Helper()
+	if o.Err != nil {
+		t.Fatalf("%s: %v\noutput:\n%s", o.Variant, o.Err, o.Output)
+	}
+	if o.PID == 1 || o.PID == 0 || o.Stop >= fast || !o.Complete() || o.Trapped() != "TERM" || o.Exit != ShellFormExit {
+		t.Errorf("%s: want trap.sh not PID 1, stopped in under %s with the complete trap output (TERM) and exit %d (trap.sh's own status); got PID %d, %s, exit %d, output:\n%s",
+			o.Variant, fast, ShellFormExit, o.PID, o.Stop, o.Exit, o.Output)
+	}
+}
+
+// WaitFor polls output until it contains want, and fails the test with
+// what it shows if that takes longer than limit.
+func WaitFor(t testing.TB, output func() string, want string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !strings.Contains(output(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within %s; output so far:\n%s", want, limit, output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
