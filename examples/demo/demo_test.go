@@ -21,16 +21,7 @@ func TestNamespaceMode(t *testing.T) {
 	initd := testenv.Initd(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
-	rows, err := run(ctx, []string{"-mode", "namespace", "-podman=false", "-initd", initd}, &stdout, &stderr)
-	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	if err != nil {
-		t.Fatalf("demo failed: %v", err)
-	}
-	got := map[string]demo.Outcome{}
-	for _, r := range rows {
-		got[r.Variant] = r
-	}
+	got, out := runDemo(ctx, t, "-mode", "namespace", "-podman=false", "-initd", initd)
 	const timeout, fast = 10 * time.Second, 3 * time.Second
 	if o := got[labelExec]; o.PID != 1 || o.Stop >= fast || !o.Complete() || o.Exit != 0 {
 		t.Errorf("exec form: want PID 1, under %s, complete trap output, exit 0; got %+v", fast, o)
@@ -42,7 +33,7 @@ func TestNamespaceMode(t *testing.T) {
 		t.Errorf("initd: want trap.sh not PID 1, under %s, complete trap output, exit %d; got %+v", fast, testenv.ShellFormExit, o)
 	}
 	for _, want := range []string{"Linux PID namespaces", "| " + labelExec + " | 1 |", "| " + labelInitd + " |", "graceful", "initd version"} {
-		if !strings.Contains(stdout.String(), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("the printed table lacks %q", want)
 		}
 	}
@@ -62,16 +53,7 @@ func TestPodmanDemo(t *testing.T) {
 	initd := testenv.Initd(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	var stdout, stderr bytes.Buffer
-	rows, err := run(ctx, []string{"-mode", "namespace", "-peers=false", "-initd", initd}, &stdout, &stderr)
-	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	if err != nil {
-		t.Fatalf("demo failed: %v", err)
-	}
-	got := map[string]demo.Outcome{}
-	for _, r := range rows {
-		got[r.Variant] = r
-	}
+	got, out := runDemo(ctx, t, "-mode", "namespace", "-peers=false", "-initd", initd)
 	exec, shell, withInitd := demo.Pods[0].Label, demo.Pods[1].Label, demo.Pods[2].Label
 	const timeout, fast = 10 * time.Second, 5 * time.Second
 	if o := got[exec]; o.PID != 1 || o.Stop >= fast || !o.Complete() || o.Exit != 0 {
@@ -83,7 +65,6 @@ func TestPodmanDemo(t *testing.T) {
 	if o := got[withInitd]; o.PID == 1 || o.PID == 0 || o.Stop >= fast || !o.Complete() || o.Exit != testenv.ShellFormExit {
 		t.Errorf("%s: want trap.sh not PID 1, under %s, complete trap output, exit %d; got %+v", withInitd, fast, testenv.ShellFormExit, o)
 	}
-	out := stdout.String()
 	first, second := strings.Index(out, "Linux PID namespaces"), strings.Index(out, "podman kube play")
 	if first < 0 || second < first {
 		t.Errorf("want the namespace table first, then the Podman table; got:\n%s", out)
@@ -93,6 +74,23 @@ func TestPodmanDemo(t *testing.T) {
 			t.Errorf("the Podman table lacks %q", want)
 		}
 	}
+}
+
+// runDemo runs the demo command with args and logs what it printed. It
+// returns the rows by label and the standard output.
+func runDemo(ctx context.Context, t *testing.T, args ...string) (map[string]demo.Outcome, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	rows, err := run(ctx, args, &stdout, &stderr)
+	t.Logf("stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	if err != nil {
+		t.Fatalf("demo failed: %v", err)
+	}
+	got := map[string]demo.Outcome{}
+	for _, r := range rows {
+		got[r.Variant] = r
+	}
+	return got, stdout.String()
 }
 
 // TestFlags checks that bad flags are refused before anything starts.

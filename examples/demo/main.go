@@ -204,20 +204,30 @@ func runPodman(ctx context.Context, w io.Writer, repo, initd string, timeout tim
 	}); err != nil {
 		return nil, "", podmanSetupError{err}
 	}
-	rows := make([]demo.Outcome, len(demo.Pods))
-	err = demo.Step(w, fmt.Sprintf("playing %d pods side by side and stopping them (up to %s)", len(demo.Pods), timeout), func() error {
+	rows, err := runAll(ctx, w, fmt.Sprintf("playing %d pods side by side and stopping them (up to %s)", len(demo.Pods), timeout), demo.Pods,
+		func(_ int, pod demo.Pod) demo.Outcome {
+			return p.RunPod(ctx, pod.Label, filepath.Join(repo, "examples", pod.File), pod.Name, pod.Container(), timeout)
+		})
+	return rows, p.Version, err
+}
+
+// runAll runs one row per variant, side by side, while Step tells w what
+// it is doing, and returns the rows in the variants' order.
+func runAll[V any](ctx context.Context, w io.Writer, what string, variants []V, run func(i int, v V) demo.Outcome) ([]demo.Outcome, error) {
+	rows := make([]demo.Outcome, len(variants))
+	err := demo.Step(w, what, func() error {
 		var wg sync.WaitGroup
-		for i, pod := range demo.Pods {
+		for i, v := range variants {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				rows[i] = p.RunPod(ctx, pod.Label, filepath.Join(repo, "examples", pod.File), pod.Name, pod.Container(), timeout)
+				rows[i] = run(i, v)
 			}()
 		}
 		wg.Wait()
 		return ctx.Err()
 	})
-	return rows, p.Version, err
+	return rows, err
 }
 
 // Row labels, the same in both modes.
@@ -286,19 +296,10 @@ func runDocker(ctx context.Context, w io.Writer, repo, initd string, timeout tim
 			}
 		}
 	}
-	rows := make([]demo.Outcome, len(variants))
-	err = demo.Step(w, fmt.Sprintf("running %d variants side by side and stopping them (up to %s)", len(variants), timeout), func() error {
-		var wg sync.WaitGroup
-		for i, v := range variants {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rows[i] = d.RunDocker(ctx, fmt.Sprintf("initd-demo-%d", i), v, timeout)
-			}()
-		}
-		wg.Wait()
-		return ctx.Err()
-	})
+	rows, err := runAll(ctx, w, fmt.Sprintf("running %d variants side by side and stopping them (up to %s)", len(variants), timeout), variants,
+		func(i int, v demo.DockerVariant) demo.Outcome {
+			return d.RunDocker(ctx, fmt.Sprintf("initd-demo-%d", i), v, timeout)
+		})
 	return rows, engine, err
 }
 
@@ -333,18 +334,9 @@ func runNamespaces(ctx context.Context, w io.Writer, repo, initd string, timeout
 		}
 	}
 	dir := filepath.Join(repo, "examples")
-	rows := make([]demo.Outcome, len(variants))
-	demo.Step(w, fmt.Sprintf("running %d variants side by side in PID namespaces and stopping them (up to %s)", len(variants), timeout), func() error {
-		var wg sync.WaitGroup
-		for i, v := range variants {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rows[i] = demo.RunNamespace(ctx, dir, v, timeout)
-			}()
-		}
-		wg.Wait()
-		return ctx.Err()
-	})
+	rows, _ := runAll(ctx, w, fmt.Sprintf("running %d variants side by side in PID namespaces and stopping them (up to %s)", len(variants), timeout), variants,
+		func(_ int, v demo.NSVariant) demo.Outcome {
+			return demo.RunNamespace(ctx, dir, v, timeout)
+		})
 	return rows, "Linux PID namespaces (no Docker), sh = " + sh
 }
