@@ -103,16 +103,19 @@ func waitAnswers(ctx context.Context, name, log string, limit time.Duration, exi
 	for !answers() {
 		select {
 		case <-exited:
+			// Stop removes the state directory, log included: read first.
+			err := fmt.Errorf("%s exited at start; its log:\n%s", name, tail(log, 20))
 			stop()
-			return fmt.Errorf("%s exited at start; its log:\n%s", name, tail(log, 20))
+			return err
 		case <-ctx.Done():
 			stop()
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
+			err := fmt.Errorf("%s did not answer within %d s; its log:\n%s", name, int(limit/time.Second), tail(log, 20))
 			stop()
-			return fmt.Errorf("%s did not answer within %d s; its log:\n%s", name, int(limit/time.Second), tail(log, 20))
+			return err
 		}
 	}
 	return nil
