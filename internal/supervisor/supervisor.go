@@ -92,7 +92,6 @@ func Run(o *Options, sub *Subscription) int {
 		s.log.Error("--reap=kernel: this kernel cannot report the exit of a child it released (needs Linux 6.15 or later with pidfds)")
 		return exitstatus.Setup
 	}
-	s.log.Debug("reaping in ", mode.String(), " mode")
 
 	child := 0
 	if cfg.Pause {
@@ -123,6 +122,14 @@ func Run(o *Options, sub *Subscription) int {
 		}
 		// Do not pin the mount the container was started in.
 		syscall.Chdir("/")
+	}
+
+	// Kernel mode falls back to wait mode when it cannot start (no pidfd
+	// for the child, SIGCHLD could not be ignored).
+	if s.ignored != nil {
+		s.log.Debug("reaping in kernel mode")
+	} else {
+		s.log.Debug("reaping in wait mode")
 	}
 
 	list := func() ([]procfs.Proc, bool) { return procfs.List(s.self) }
