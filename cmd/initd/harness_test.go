@@ -33,6 +33,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/initd/initd/internal/forward"
+	"github.com/initd/initd/internal/initdbin"
 )
 
 const (
@@ -55,7 +56,7 @@ func TestMain(m *testing.M) {
 		runHelper(os.Args[1:])
 		os.Exit(0)
 	}
-	bin, err := initdBinary()
+	bin, err := initdbin.Path()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "initd tests:", err)
 		os.Exit(1)
@@ -77,33 +78,6 @@ func TestMain(m *testing.M) {
 	}
 	os.RemoveAll(used)
 	os.Exit(code)
-}
-
-// initdBinary returns INITD_BIN, or builds the binary with the Makefile so
-// that there is only one recipe for it.
-func initdBinary() (string, error) {
-	if bin := os.Getenv("INITD_BIN"); bin != "" {
-		abs, err := filepath.Abs(bin)
-		if err != nil {
-			return "", err
-		}
-		if st, err := os.Stat(abs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-			return "", fmt.Errorf("INITD_BIN=%s is not an executable file (%v); run \"make build\" or unset INITD_BIN", bin, err)
-		}
-		return abs, nil
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		return "", err
-	}
-	if _, err := os.Stat(filepath.Join(root, "Makefile")); err != nil {
-		return "", fmt.Errorf("INITD_BIN is unset and there is no Makefile at %s to build initd with: %v", root, err)
-	}
-	out, err := exec.Command("make", "-s", "-C", root, "build").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("INITD_BIN is unset and \"make -s -C %s build\" failed: %v\n%s", root, err, out)
-	}
-	return filepath.Join(root, "bin", "initd"), nil
 }
 
 // pid1Wrapper runs as PID 1 of a new PID and mount namespace: it mounts a

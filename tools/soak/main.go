@@ -31,6 +31,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/initd/initd/internal/initdbin"
 )
 
 func main() {
@@ -49,7 +51,7 @@ func main() {
 
 	if *bin == "" {
 		var err error
-		*bin, err = initdBinary()
+		*bin, err = initdbin.Path()
 		check(err)
 	} else {
 		var err error
@@ -171,29 +173,6 @@ func pid1Wrapper() {
 	check(syscall.Mount("proc", "/proc", "proc", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC, ""))
 	os.Unsetenv("SOAK_PID1_WRAPPER")
 	check(syscall.Exec(os.Args[1], os.Args[1:], os.Environ()))
-}
-
-// initdBinary is the binary "make build" makes, the one every harness
-// runs so that there is a single build recipe: $INITD_BIN when set (the
-// Makefile exports it), otherwise "make -s -C <module root> build" and
-// <module root>/bin/initd.
-func initdBinary() (string, error) {
-	if bin := os.Getenv("INITD_BIN"); bin != "" {
-		return filepath.Abs(bin)
-	}
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	mod := strings.TrimSpace(string(gomod))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the initd module: run from its tree, or pass -initd or INITD_BIN")
-	}
-	root := filepath.Dir(mod)
-	if out, err := exec.Command("make", "-s", "-C", root, "build").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("INITD_BIN is unset and \"make -s -C %s build\" failed: %v\n%s", root, err, out)
-	}
-	return filepath.Join(root, "bin", "initd"), nil
 }
 
 func status(pid int) map[string]string {

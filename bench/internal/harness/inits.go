@@ -5,12 +5,12 @@
 package harness
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/initd/initd/internal/initdbin"
 )
 
 // Init is one init under comparison, started the way its documentation
@@ -61,45 +61,11 @@ func Peers() []Init {
 	return found
 }
 
-// InitdBinary is the initd that every harness measures: the binary
-// "make build" makes, so that there is one build recipe (the Makefile's
-// link flags and stamps) and the bench never runs a build nobody ships.
-// It is $INITD_BIN when set (the Makefile exports it); otherwise it runs
-// "make -s -C <module root> build" and returns <module root>/bin/initd.
-func InitdBinary() (string, error) {
-	if bin := os.Getenv("INITD_BIN"); bin != "" {
-		abs, err := filepath.Abs(bin)
-		if err != nil {
-			return "", err
-		}
-		if st, err := os.Stat(abs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-			return "", fmt.Errorf("INITD_BIN=%s is not an executable file (%v); run \"make build\" or unset INITD_BIN", bin, err)
-		}
-		return abs, nil
-	}
-	root, err := ModuleRoot()
-	if err != nil {
-		return "", err
-	}
-	out, err := exec.Command("make", "-s", "-C", root, "build").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("INITD_BIN is unset and \"make -s -C %s build\" failed: %v\n%s", root, err, out)
-	}
-	return filepath.Join(root, "bin", "initd"), nil
-}
+// InitdBinary is the initd every harness measures; see package initdbin.
+func InitdBinary() (string, error) { return initdbin.Path() }
 
 // ModuleRoot is the directory of the main module's go.mod.
-func ModuleRoot() (string, error) {
-	b, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", err
-	}
-	mod := strings.TrimSpace(string(b))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("not inside the initd module")
-	}
-	return filepath.Dir(mod), nil
-}
+func ModuleRoot() (string, error) { return initdbin.ModuleRoot() }
 
 // InitdInit is initd as it is normally used: group forwarding is its
 // default, so it needs no flags.
