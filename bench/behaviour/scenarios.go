@@ -276,6 +276,19 @@ func received(file string, sig syscall.Signal, d time.Duration) bool {
 	})
 }
 
+// forwarded sends sig to the init and says whether the recorder writing
+// to rec got it.
+func forwarded(p *harness.Proc, sig syscall.Signal, rec string) Result {
+	p.Signal(sig)
+	if received(rec, sig, time.Second) {
+		return Result{true, "yes"}
+	}
+	if code, done := p.WaitTimeout(100 * time.Millisecond); done {
+		return Result{false, fmt.Sprintf("no, init exited %d", code)}
+	}
+	return Result{false, "no"}
+}
+
 func signalRow(name string, sig syscall.Signal) Scenario {
 	return Scenario{Name: "SIG" + name + " forwarded", Run: func(dir string, i harness.Init) Result {
 		rec := filepath.Join(dir, "rec")
@@ -284,14 +297,7 @@ func signalRow(name string, sig syscall.Signal) Scenario {
 			return r
 		}
 		defer p.Kill()
-		p.Signal(sig)
-		if received(rec, sig, time.Second) {
-			return Result{true, "yes"}
-		}
-		if code, done := p.WaitTimeout(100 * time.Millisecond); done {
-			return Result{false, fmt.Sprintf("no, init exited %d", code)}
-		}
-		return Result{false, "no"}
+		return forwarded(p, sig, rec)
 	}}
 }
 
@@ -558,14 +564,7 @@ func shellSignalRow(name string, sig syscall.Signal) Scenario {
 			return r
 		}
 		defer p.Kill()
-		p.Signal(sig)
-		if received(rec, sig, time.Second) {
-			return Result{true, "yes"}
-		}
-		if code, done := p.WaitTimeout(100 * time.Millisecond); done {
-			return Result{false, fmt.Sprintf("no, init exited %d", code)}
-		}
-		return Result{false, "no"}
+		return forwarded(p, sig, rec)
 	}}
 }
 
