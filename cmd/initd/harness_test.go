@@ -34,6 +34,7 @@ import (
 
 	"github.com/initd/initd/internal/forward"
 	"github.com/initd/initd/internal/initdbin"
+	"github.com/initd/initd/internal/sigclean"
 )
 
 const (
@@ -56,6 +57,10 @@ func TestMain(m *testing.M) {
 		runHelper(os.Args[1:])
 		os.Exit(0)
 	}
+	// initd and the helpers start with every signal at its default and
+	// none blocked, whatever started the tests (under nohup, initd would
+	// rightly keep the inherited SIGHUP ignore; see package sigclean).
+	sigclean.Launcher()
 	bin, err := initdbin.Path()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "initd tests:", err)

@@ -33,12 +33,17 @@ import (
 	"time"
 
 	"github.com/initd/initd/internal/initdbin"
+	"github.com/initd/initd/internal/sigclean"
 )
 
 func main() {
 	if os.Getenv("SOAK_PID1_WRAPPER") == "1" {
 		pid1Wrapper()
 	}
+	// initd starts with every signal at its default and none blocked, even
+	// when soak runs under nohup (see package sigclean): the HUP bursts
+	// must measure forwarding, not an inherited ignore.
+	sigclean.Launcher()
 	duration := flag.Duration("duration", time.Hour, "how long to run")
 	every := flag.Duration("every", time.Minute, "how often to print a line")
 	bin := flag.String("initd", "", "initd binary to soak (default: $INITD_BIN, else what make build makes)")

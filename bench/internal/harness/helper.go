@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/initd/initd/internal/sigclean"
 )
 
 // HelperArg as the first argument makes a bench binary act as one of the
@@ -27,9 +29,14 @@ func Helper(role string, args ...string) []string {
 }
 
 // RunHelper acts as a helper and exits if the process was started as one;
-// otherwise it returns at once. Call it first in main and TestMain.
+// otherwise it makes the process a clean launcher and returns: the inits
+// and helpers it starts get every signal at its default and none blocked,
+// whatever started the bench (nohup, a shell's background job, a parent
+// with signals blocked; see package sigclean), while a helper keeps what
+// the init gave it. Call it first in main and TestMain.
 func RunHelper() {
 	if len(os.Args) < 3 || os.Args[1] != HelperArg {
+		sigclean.Launcher()
 		return
 	}
 	role, args := os.Args[2], os.Args[3:]
