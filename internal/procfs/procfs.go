@@ -2,6 +2,27 @@
 // processes of its PID namespace, the numeric entries of a directory, and
 // a thread's id in initd's own namespace. It reads with raw system calls
 // (os.Open would start the netpoller for nothing) and never writes.
+//
+// Under a /proc of an ancestor PID namespace (a container started with a
+// new PID namespace but the host's /proc), List finds initd's processes
+// from what any user may read, so neither the processes' user nor
+// CAP_SYS_PTRACE matters: the NSpid and NSpgid lines of /proc/PID/status
+// give an entry's ids in initd's namespace, and a pidfd that initd opens
+// by that id shows in its fdinfo which /proc entry it is. An entry listed
+// is the process initd's own id names; one of a sibling namespace at the
+// same depth is left out, and so is one that exits while it is read,
+// rather than being taken for whatever reuses its ids. Processes of
+// namespaces nested in initd's are listed with their ids in initd's, as a
+// /proc of initd's own would list them.
+//
+// Where pidfd_open fails (Linux before 5.3, a seccomp filter that refuses
+// it, no descriptor to spare), only the entry's /proc/PID/ns/pid link
+// tells it apart, and reading that needs ptrace access: without
+// CAP_SYS_PTRACE, which Docker's default set lacks, List then leaves out
+// every process of another user and every non-dumpable one (one that
+// changed its ids without exec'ing since), as well as those of nested
+// namespaces. Such a process is reached only as part of a process group
+// initd signals or, as PID 1, by a signal to every process.
 package procfs
 
 import (
@@ -14,6 +35,14 @@ import (
 // Proc is one process as /proc shows it.
 type Proc struct {
 	Pid, Ppid, Pgrp int
+	Comm            string // the name /proc/PID/stat shows in parentheses
+	// Start is the process's start time in clock ticks after boot: with
+	// Pid, it names one process, whatever reuses the pid later.
+	Start uint64
+	// Ignored has bit n-1 set for each signal n from 1 to 31 that the
+	// process ignores (SIG_IGN). /proc/PID/stat, which is readable by
+	// anyone, shows no more; real-time signals never appear ignored.
+	Ignored uint32
 }
 
 // List lists the processes of initd's PID namespace other than initd,
@@ -21,10 +50,8 @@ type Proc struct {
 // missing or shows an unrelated namespace, whose pids are not initd's:
 // signalling them could hit processes outside initd's tree.
 //
-// A /proc of an ancestor namespace (a container started with a new PID
-// namespace but the host's /proc) is understood: each process's ids in
-// initd's namespace are read from the NSpid and NSpgid lines of its
-// status, and only processes of initd's namespace are listed.
+// A /proc of an ancestor namespace is understood, within the limits the
+// package doc states.
 func List(self int) (ps []Proc, ok bool) {
 	if !Ours(self) {
 		return listAncestor(self)
@@ -33,7 +60,7 @@ func List(self int) (ps []Proc, ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	stat := make([]byte, 512)
+	stat := make([]byte, 1024)
 	for _, pid := range pids {
 		if pid == self {
 			continue
@@ -62,8 +89,8 @@ func listAncestor(self int) ([]Proc, bool) {
 		return nil, false
 	}
 	type entry struct {
-		outer int
-		st    status
+		st   status
+		stat Proc // ids in /proc's namespace; the rest is the same in every one
 	}
 	var ours []entry
 	local := map[int]int{me.nspid[0]: self} // /proc's pid -> initd's
@@ -74,16 +101,22 @@ func listAncestor(self int) ([]Proc, bool) {
 			continue
 		}
 		// A sibling namespace at the same depth has NSpid lines just as
-		// long; only the namespace link tells them apart.
-		if link, err := readlink(dir + "/ns/pid"); err != nil || link != ns {
+		// long: only the process itself tells them apart.
+		if !isLocal(pid, st.nspid[depth-1], dir, ns, buf) {
+			continue
+		}
+		stat, ok := readStat(pid, buf)
+		if !ok {
 			continue
 		}
 		local[pid] = st.nspid[depth-1]
-		ours = append(ours, entry{pid, st})
+		ours = append(ours, entry{st, stat})
 	}
 	ps := make([]Proc, 0, len(ours))
 	for _, e := range ours {
-		ps = append(ps, Proc{Pid: e.st.nspid[depth-1], Ppid: local[e.st.ppid], Pgrp: e.st.nspgid[depth-1]})
+		p := e.stat
+		p.Pid, p.Ppid, p.Pgrp = e.st.nspid[depth-1], local[e.st.ppid], e.st.nspgid[depth-1]
+		ps = append(ps, p)
 	}
 	return ps, true
 }
@@ -179,17 +212,24 @@ func readStat(pid int, buf []byte) (Proc, bool) {
 	if i < 0 {
 		return Proc{}, false
 	}
-	// After ')': state ppid pgrp ...
+	// After ')', counting from 0: state ppid pgrp ..., starttime at 19,
+	// sigignore at 30 (proc(5) numbers them 22 and 33, from pid).
 	f := bytes.Fields(b[i+1:])
-	if len(f) < 3 {
+	if len(f) < 31 {
 		return Proc{}, false
 	}
 	ppid, err1 := strconv.Atoi(string(f[1]))
 	pgrp, err2 := strconv.Atoi(string(f[2]))
-	if err1 != nil || err2 != nil {
+	start, err3 := strconv.ParseUint(string(f[19]), 10, 64)
+	ign, err4 := strconv.ParseUint(string(f[30]), 10, 32)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil {
 		return Proc{}, false
 	}
-	return Proc{pid, ppid, pgrp}, true
+	comm := ""
+	if j := bytes.IndexByte(b, '('); j >= 0 && j < i {
+		comm = string(b[j+1 : i])
+	}
+	return Proc{Pid: pid, Ppid: ppid, Pgrp: pgrp, Comm: comm, Start: start, Ignored: uint32(ign)}, true
 }
 
 func readlink(path string) (string, error) {
