@@ -31,10 +31,23 @@ build:
 demo: build
 	cd examples && $(GO) run ./demo -initd $(INITD_BIN)
 
+# The private Kubernetes node's binaries (kube-apiserver, kubelet, kubectl,
+# kine, containerd), built once per release into a cache directory (about
+# 12 minutes on two cores the first time; at once afterwards). "make demo"
+# then prints the kubelet's table, and the tests build them if missing.
+kube:
+	GO=$(GO) tools/kube/build
+
+# staticcheck comes from the module proxy at a pinned version, run
+# through "go run" so that no go.mod of the project names it.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 lint:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
 	cd examples && $(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	cd examples && $(GO) run $(STATICCHECK) ./...
 
 # The checks that need neither root nor namespaces.
 check: lint build
@@ -53,6 +66,14 @@ release:
 
 reproducible:
 	scripts/check-reproducible
+
+# The comparison with tini, dumb-init and catatonit (root): the benchmark
+# (about 10 minutes; -quick about one) and the behaviour table.
+bench: build
+	$(GO) run ./bench/perf
+
+behaviour: build
+	$(GO) run ./bench/behaviour
 
 clean:
 	rm -rf bin dist

@@ -6,16 +6,20 @@
 //	internal/config      command line and environment into a Config
 //	internal/supervisor  the shell: subscribes to signals, starts the child,
 //	                     turns what the kernel reports into events and
-//	                     carries out the core's actions
+//	                     carries out the core's actions, delivering signals
+//	                     to the child and its group by pidfd
 //	internal/lifecycle   the core: events in, actions out, no system calls;
 //	                     every forwarding and shutdown rule
 //	internal/forward     the signal table, the delivery policy and rewrite
-//	                     rules, delivery to the child and its group by pidfd
+//	                     rules, the stop set
 //	internal/reaper      the wait4 loop, kernel reaping (SIGCHLD ignored,
 //	                     the main child's exit from its pidfd), subreaper
 //	internal/spawn       execvp-like search, fork and exec, exec errors
+//	internal/user        --user: names and ids from /etc/passwd and /etc/group
 //	internal/procfs      the processes of initd's namespace, from /proc
 //	internal/exitstatus  the statuses initd exits with, and --remap-exit
+//
+// This map is the only one: README.md and docs/design.md point here.
 package initd
 
 import (

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -161,6 +162,11 @@ func Scenarios() []Scenario {
 			Name: "leftover daemon gets SIGTERM and time when the main child exits",
 			Why:  "initd sends the leftovers SIGTERM and waits up to `--grace` before SIGKILL (`--grace 0` exits at once like the peers)",
 			Run:  leftoverRow,
+		},
+		Scenario{
+			Name: "stop held 1 s for a load balancer to let go (`--stop-delay 1s`): SIGTERM reaches the app after",
+			Why:  "none of the peers has such an option (dumb-init's pull requests #173 and #285 asked for it), so each is run as documented and forwards at once; initd holds the stop signal, forwarding the rest meanwhile",
+			Run:  stopDelayRow,
 		},
 		Scenario{
 			Name: "not PID 1: orphans adopted (subreaper), then stopped",
@@ -362,6 +368,32 @@ func exitAfter(p *harness.Proc, since time.Time, limit time.Duration) (string, b
 		return "init never exited", false
 	}
 	return fmt.Sprintf("exit %d after %.1f s", code, p.Ended().Sub(since).Seconds()), true
+}
+
+// stopDelayRow stops a recorder and measures when it got SIGTERM. initd
+// runs with --stop-delay 1s; the peers have no such option.
+func stopDelayRow(dir string, i harness.Init) Result {
+	isInitd := strings.HasPrefix(i.Name, "initd")
+	if isInitd {
+		i.Flags = append(slices.Clip(i.Flags), "--stop-delay", "1s")
+	}
+	rec := filepath.Join(dir, "rec")
+	p, r, ok := startReady(i, harness.Helper("record", rec), dir, rec)
+	if !ok {
+		return r
+	}
+	defer p.Kill()
+	t0 := time.Now()
+	p.Signal(syscall.SIGTERM)
+	if !received(rec, syscall.SIGTERM, 5*time.Second) {
+		return Result{false, "SIGTERM never arrived"}
+	}
+	took := time.Since(t0)
+	text := fmt.Sprintf("after %.1f s", took.Seconds())
+	if !isInitd {
+		text = "no such option: " + text
+	}
+	return Result{took >= 900*time.Millisecond, text}
 }
 
 func zombieRow(dir string, i harness.Init) Result {

@@ -303,8 +303,20 @@ func start(t *testing.T, o runOpt, args ...string) *proc {
 		select {
 		case <-p.done:
 		default:
+			// The helpers below initd hold its stdout: kill them too, or a
+			// test whose rule broke would hang here instead of failing.
+			kids := descendants(cmd.Process.Pid)
 			cmd.Process.Kill()
-			<-p.done
+			for _, k := range kids {
+				syscall.Kill(k, syscall.SIGKILL)
+			}
+			select {
+			case <-p.done:
+			case <-time.After(10 * time.Second):
+				t.Errorf("initd's stdout still open 10 s after initd was killed: processes escaped its tree")
+				stdout.Close()
+				<-p.done
+			}
 		}
 		if t.Failed() {
 			t.Logf("initd stderr:\n%s", p.Stderr())

@@ -66,11 +66,13 @@ func main() {
 			SingleChild: cfg.SingleChild,
 			Grace:       cfg.Grace,
 			KillAfter:   cfg.KillAfter,
+			StopDelay:   cfg.StopDelay,
 			Stop:        cfg.Stop,
 			Policy: forward.Policy{
 				Rules:      cfg.Rewrite,
 				ForwardURG: initd.AsyncPreemptOff(os.Getenv("GODEBUG")),
 			},
+			Shell:       cfg.Shell,
 			ReportShell: cfg.ReportShell,
 			WarnReap:    cfg.WarnReap,
 			Verbosity:   cfg.Verbosity,

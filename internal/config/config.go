@@ -60,10 +60,11 @@ type Config struct {
 	Remap       exitstatus.Remap // exit-status rewrites applied last
 	Grace       time.Duration    // time leftovers get after the main child exits
 	KillAfter   time.Duration    // SIGKILL this long after a forwarded stop signal; 0 is off
+	StopDelay   time.Duration    // hold a received stop signal this long before forwarding it
 	Stop        forward.Set      // received signals that mean "stop"
 	ReportShell bool             // report a shell main child's own status
+	Shell       string           // the comm of Command if it is a shell running a -c command string
 	Reap        reaper.ReapMode
-	Subreaper   bool // -s: asked for explicitly (automatic when not PID 1)
 	Pdeath      syscall.Signal
 	Pause       bool
 	Verbosity   int
@@ -91,9 +92,15 @@ options:
                            processes get before SIGKILL (default 5s; 0 exits
                            at once)
   -k, --kill-after DURATION
-                           SIGKILL the child's group DURATION after a
-                           forwarded stop signal if the child is still
-                           alive (default off)
+                           SIGKILL the child's group (the child alone
+                           with -c) DURATION after a forwarded stop
+                           signal if the child is still alive (default
+                           off)
+      --stop-delay DURATION
+                           hold a stop signal DURATION before forwarding it
+                           (the app keeps serving while a load balancer
+                           lets go of it); a second stop signal is
+                           forwarded at once (default 0)
       --stop-signals LIST  the received signals that mean "stop"
                            (comma-separated; default TERM,INT): only they
                            start --kill-after and spare a process initd's
@@ -119,6 +126,7 @@ options:
 environment (a flag wins over its variable):
   INITD_SINGLE_CHILD, INITD_REWRITE (comma-separated), INITD_REMAP_EXIT
   (comma-separated), INITD_GRACE, INITD_KILL_AFTER, INITD_STOP_SIGNALS,
+  INITD_STOP_DELAY,
   INITD_REPORT_SHELL, INITD_REAP, INITD_VERBOSITY;
   tini's TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP and
   dumb-init's DUMB_INIT_SETSID=0 are honoured too.
@@ -148,9 +156,11 @@ var options = []option{
 	{'t', "grace", true, func(c *Config, v string) (err error) { c.Grace, err = ParseDuration(v); return }},
 	{'k', "kill-after", true, func(c *Config, v string) (err error) { c.KillAfter, err = ParseDuration(v); return }},
 	{0, "stop-signals", true, func(c *Config, v string) (err error) { c.Stop, err = parseStopSignals(v); return }},
+	{0, "stop-delay", true, func(c *Config, v string) (err error) { c.StopDelay, err = ParseDuration(v); return }},
 	{0, "report-shell", false, setFlag(func(c *Config) { c.ReportShell = true })},
 	{0, "reap", true, func(c *Config, v string) (err error) { c.Reap, err = parseReap(v); return }},
-	{'s', "subreaper", false, setFlag(func(c *Config) { c.Subreaper = true })},
+	// tini's -s: initd registers as a subreaper whenever it is not PID 1.
+	{'s', "subreaper", false, setFlag(func(c *Config) {})},
 	{'p', "pdeath", true, func(c *Config, v string) (err error) { c.Pdeath, err = forward.Parse(v); return }},
 	{'P', "pause", false, setFlag(func(c *Config) { c.Pause = true })},
 	{'v', "verbose", false, setFlag(func(c *Config) { c.Verbosity++ })},
@@ -242,6 +252,7 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.Command = args[i:]
+	c.Shell = shellC(c.Command)
 
 	if c.Action != Run {
 		return c, nil
@@ -256,6 +267,41 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 		return nil, errors.New("the command name is empty")
 	}
 	return c, nil
+}
+
+// shellC returns the name the kernel gives the process of argv (its comm:
+// the file name, cut to 15 bytes) when argv runs a shell on a -c command
+// string, and "" otherwise: a Dockerfile's shell form ("/bin/sh -c CMD")
+// and its relatives are the only main children whose status initd may take
+// from the command they run. The shell is known by its file name; its
+// options come before the command string, "-o NAME" included. The name
+// lets initd see that the shell is still a shell, not a command it exec'd.
+func shellC(argv []string) string {
+	if len(argv) < 3 {
+		return ""
+	}
+	comm := argv[0][strings.LastIndexByte(argv[0], '/')+1:]
+	name, args := comm, argv[1:]
+	if name == "busybox" {
+		name, args = args[0], args[1:]
+	}
+	switch name {
+	case "sh", "ash", "dash", "bash", "ksh", "mksh", "posh", "yash", "zsh":
+	default:
+		return ""
+	}
+	for i := 0; i < len(args)-1; i++ {
+		a := args[i]
+		switch {
+		case a == "-o" || a == "+o":
+			i++
+		case len(a) < 2 || a[0] != '-' && a[0] != '+' || a == "--":
+			return ""
+		case a[0] == '-' && a[1] != '-' && strings.IndexByte(a, 'c') > 0:
+			return comm[:min(len(comm), 15)]
+		}
+	}
+	return ""
 }
 
 func (c *Config) fromEnv(getenv func(string) string) error {
@@ -275,7 +321,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 			return err
 		}},
 		{"TINI_KILL_PROCESS_GROUP", func(v string) error { c.SingleChild = false; return nil }},
-		{"TINI_SUBREAPER", func(v string) error { c.Subreaper = true; return nil }},
+		{"TINI_SUBREAPER", func(v string) error { return nil }}, // as -s
 		{"TINI_VERBOSITY", func(v string) (err error) {
 			// tini's default level is 1 (warnings), initd's is 0.
 			c.Verbosity, err = parseVerbosity(v)
@@ -288,6 +334,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		{"INITD_GRACE", func(v string) (err error) { c.Grace, err = ParseDuration(v); return }},
 		{"INITD_KILL_AFTER", func(v string) (err error) { c.KillAfter, err = ParseDuration(v); return }},
 		{"INITD_STOP_SIGNALS", func(v string) (err error) { c.Stop, err = parseStopSignals(v); return }},
+		{"INITD_STOP_DELAY", func(v string) (err error) { c.StopDelay, err = ParseDuration(v); return }},
 		{"INITD_REPORT_SHELL", func(v string) (err error) { c.ReportShell, err = parseBool(v); return }},
 		{"INITD_REAP", func(v string) (err error) { c.Reap, err = parseReap(v); return }},
 		{"INITD_VERBOSITY", func(v string) (err error) { c.Verbosity, err = parseVerbosity(v); return }},

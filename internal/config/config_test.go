@@ -52,7 +52,7 @@ func TestParseOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.SingleChild || c.Verbosity != 3 || !c.WarnReap || !c.Subreaper {
+	if !c.SingleChild || c.Verbosity != 3 || !c.WarnReap {
 		t.Errorf("flags: %+v", c)
 	}
 	if c.Remap.Apply(143) != 0 || c.Remap.Apply(2) != 3 || c.Remap.Apply(1) != 1 {
@@ -181,7 +181,7 @@ func TestEnvironment(t *testing.T) {
 
 	// The peers' variables.
 	c, _ = Parse([]string{"app"}, env("DUMB_INIT_SETSID", "0", "TINI_SUBREAPER", "1", "TINI_VERBOSITY", "3"))
-	if !c.SingleChild || !c.Subreaper || c.Verbosity != 2 {
+	if !c.SingleChild || c.Verbosity != 2 {
 		t.Errorf("peer variables: %+v", c)
 	}
 	c, _ = Parse([]string{"app"}, env("DUMB_INIT_SETSID", "0", "TINI_KILL_PROCESS_GROUP", "1"))
@@ -282,6 +282,59 @@ func TestStopSignalsAndReap(t *testing.T) {
 	} {
 		if _, err := Parse(bad, func(string) string { return "" }); err == nil {
 			t.Errorf("Parse(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+func TestStopDelay(t *testing.T) {
+	none := func(string) string { return "" }
+	c, err := Parse([]string{"app"}, none)
+	if err != nil || c.StopDelay != 0 {
+		t.Fatalf("default: %v, %v", c.StopDelay, err)
+	}
+	env := map[string]string{"INITD_STOP_DELAY": "5"}
+	c, err = Parse([]string{"app"}, func(k string) string { return env[k] })
+	if err != nil || c.StopDelay != 5*time.Second {
+		t.Fatalf("INITD_STOP_DELAY=5: %v, %v", c.StopDelay, err)
+	}
+	c, err = Parse([]string{"--stop-delay=1500ms", "app"}, func(k string) string { return env[k] })
+	if err != nil || c.StopDelay != 1500*time.Millisecond {
+		t.Fatalf("the flag over the variable: %v, %v", c.StopDelay, err)
+	}
+	for _, bad := range []string{"-1", "soon", ""} {
+		_, err := Parse([]string{"--stop-delay", bad, "app"}, none)
+		if err == nil || !strings.HasPrefix(err.Error(), "--stop-delay: ") {
+			t.Errorf("--stop-delay %q: %v, want an error naming --stop-delay", bad, err)
+		}
+	}
+}
+
+// The shell's status rule applies only to a shell running a -c command
+// string; everything else reports the main child's own status.
+func TestShellC(t *testing.T) {
+	for _, tt := range []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"/bin/sh", "-c", "./app"}, "sh"},
+		{[]string{"sh", "-c", "./app", "arg0"}, "sh"},
+		{[]string{"/usr/bin/dash", "-ec", "./app"}, "dash"},
+		{[]string{"bash", "--norc", "-o", "pipefail", "-c", "./app"}, "bash"},
+		{[]string{"/bin/busybox", "sh", "-c", "./app"}, "busybox"},
+		{[]string{"/bin/sh", "./script.sh"}, ""},
+		{[]string{"/bin/sh", "-c"}, ""},
+		{[]string{"/bin/sh", "-e", "./script.sh", "-c", "x"}, ""},
+		{[]string{"perl", "-e", "fork; sleep 9"}, ""},
+		{[]string{"/usr/bin/python3", "-c", "import os"}, ""},
+		{[]string{"./app", "-c", "x"}, ""},
+		{[]string{"bash", "--", "-c", "x"}, ""},
+	} {
+		c, err := Parse(tt.argv, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Shell != tt.want {
+			t.Errorf("%q: Shell = %q, want %q", tt.argv, c.Shell, tt.want)
 		}
 	}
 }

@@ -1,6 +1,6 @@
-// Package forward knows every Linux signal, decides what initd delivers
-// for each one it receives, and delivers it to the child or its process
-// group.
+// Package forward knows every Linux signal and decides what initd
+// delivers for each one it receives; package supervisor carries the
+// delivery out.
 //
 // # Which signals are forwarded
 //

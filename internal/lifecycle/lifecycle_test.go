@@ -44,15 +44,16 @@ func exited(left bool, exits ...string) Event {
 }
 
 // render writes the actions other than logs as short words:
-// "TERM>group", "CONT>7", "KILL>all", "arm grace 5s", "disarm kill-after",
+// "TERM>group" (the child's group while it lives), "TERM>pgrp" (the group
+// it led), "CONT>7", "KILL>all", "arm grace 5s", "disarm kill-after",
 // "exit 143".
 func render(acts []Action) string {
 	var w []string
-	timer := [...]string{"kill-after", "grace", "kill-wait"}
+	timer := [...]string{"kill-after", "grace", "kill-wait", "stop-delay"}
 	for _, a := range acts {
 		switch a.Kind {
 		case Send:
-			to := map[Whom]string{Child: "child", Group: "group", Everyone: "all"}[a.To]
+			to := map[Whom]string{Child: "child", ChildGroup: "group", Group: "pgrp", Everyone: "all"}[a.To]
 			if a.To == Pid {
 				to = strconv.Itoa(a.Pid)
 			}
@@ -74,15 +75,29 @@ type step struct {
 	ps   []procfs.Proc // when set, what /proc shows from this step on
 }
 
-// procs lists "pid/ppid/pgrp" entries; nil means /proc is unusable.
+// procs lists "pid/ppid/pgrp" entries, each with an optional start time
+// ("@5", else 1), the signals it ignores (":ign2,15") and its comm
+// ("=sh"), in that order; nil means /proc is unusable.
 func procs(entries ...string) []procfs.Proc {
 	ps := []procfs.Proc{}
 	for _, e := range entries {
+		e, comm, _ := strings.Cut(e, "=")
+		e, ign, _ := strings.Cut(e, ":ign")
+		e, start, _ := strings.Cut(e, "@")
 		f := strings.Split(e, "/")
 		a, _ := strconv.Atoi(f[0])
 		b, _ := strconv.Atoi(f[1])
 		c, _ := strconv.Atoi(f[2])
-		ps = append(ps, procfs.Proc{Pid: a, Ppid: b, Pgrp: c})
+		p := procfs.Proc{Pid: a, Ppid: b, Pgrp: c, Start: 1, Comm: comm}
+		if start != "" {
+			p.Start, _ = strconv.ParseUint(start, 10, 64)
+		}
+		for _, n := range strings.Split(ign, ",") {
+			if k, err := strconv.Atoi(n); err == nil {
+				p.Ignored |= 1 << (k - 1)
+			}
+		}
+		ps = append(ps, p)
 	}
 	return ps
 }
@@ -98,6 +113,16 @@ func pid1() Config {
 }
 
 func with(c Config, f func(*Config)) Config { f(&c); return c }
+
+// shell is c for a main child that is "sh -c COMMAND" (whose procs show
+// "10/1/10=sh").
+func shell(c Config) Config { c.Shell = "sh"; return c }
+
+// delay is c with --stop-delay 3s and --kill-after 2s.
+func delay(c Config) Config {
+	c.StopDelay, c.KillAfter = 3*time.Second, 2*time.Second
+	return c
+}
 
 func TestRules(t *testing.T) {
 	tests := []struct {
@@ -116,6 +141,9 @@ func TestRules(t *testing.T) {
 		{"orphans reaped while the child runs change nothing", pid1(), procs(), []step{
 			{exited(true, "20=1", "21=sig9"), "", nil},
 			{exited(false, "10=0"), "exit 0", nil},
+		}},
+		{"a status the kernel could not give back: initd's own failure, 125", pid1(), procs(), []step{
+			{Event{Kind: Exited, Exits: []reaper.Exit{{Pid: child, Lost: true}}}, "exit 125", nil},
 		}},
 		{"the child's status even when reaped together with orphans", pid1(), procs(), []step{
 			{exited(false, "20=7", "10=3", "21=9"), "exit 3", nil},
@@ -204,9 +232,60 @@ func TestRules(t *testing.T) {
 			{sig(syscall.SIGTERM), "TERM>group", nil},
 			{exited(true, "10=sig15"), "TERM>30 CONT>30 arm grace 5s", nil},
 		}},
-		{"--single-child: the group never got the stop, so it gets initd's", with(pid1(), func(c *Config) { c.SingleChild = true }), procs("11/1/10"), []step{
+		{"--single-child: the group never got the stop, so it gets initd's", with(pid1(), func(c *Config) { c.SingleChild = true }), procs("10/1/10", "11/10/10"), []step{
 			{sig(syscall.SIGTERM), "TERM>child", nil},
-			{exited(true, "10=sig15"), "TERM>all CONT>all arm grace 5s", nil},
+			{exited(true, "10=sig15"), "TERM>11 CONT>11 arm grace 5s", procs("11/1/10")},
+		}},
+		{"--single-child: --kill-after SIGKILLs the child alone", with(pid1(), func(c *Config) {
+			c.SingleChild = true
+			c.KillAfter = time.Second
+		}), procs(), []step{
+			{sig(syscall.SIGTERM), "TERM>child arm kill-after 1s", nil},
+			{fire(KillAfterTimer), "KILL>child", nil},
+		}},
+
+		// Who was told: what each process got, when it got it (issue 16,
+		// items 6 and 7).
+		{"a process that ignores the stop it was sent was not told", pid1(), procs("10/1/10", "11/10/10:ign2"), []step{
+			{sig(syscall.SIGINT), "INT>group", nil},
+			{exited(true, "10=sig2"), "TERM>11 CONT>11 arm grace 5s", procs("11/1/10:ign2")},
+		}},
+		{"a process that blocks the stop was told: it waits for it", pid1(), procs("10/1/10", "11/10/10"), []step{
+			{sig(syscall.SIGINT), "INT>group", nil},
+			{exited(true, "10=sig2"), "arm grace 5s", procs("11/1/10")},
+		}},
+		{"told stays told after setsid() in its handler", pid1(), procs("10/1/10", "11/10/10"), []step{
+			{sig(syscall.SIGTERM), "TERM>group", nil},
+			{exited(true, "10=sig15"), "arm grace 5s", procs("11/1/11")},
+		}},
+		{"cleanup started after the stop is spared, in the group or out of it", pid1(), procs("10/1/10", "20/1/20"), []step{
+			{sig(syscall.SIGTERM), "TERM>group", nil},
+			{exited(true, "10=0"), "TERM>20 CONT>20 arm grace 5s", procs("20/1/20", "12/1/10", "13/1/13")},
+			{fire(GraceTimer), "KILL>all exit 0", nil},
+		}},
+		{"a forwarded TERM that is not a stop still counts: no second TERM", with(pid1(), func(c *Config) {
+			c.Stop = forward.SetOf(syscall.SIGQUIT)
+		}), procs("10/1/10", "11/10/10", "20/1/20"), []step{
+			{sig(syscall.SIGTERM), "TERM>group", nil},
+			{exited(true, "10=sig15"), "TERM>20 CONT>20 arm grace 5s", procs("11/1/10", "20/1/20")},
+		}},
+		{"a HUP rewritten to TERM counts as TERM", with(pid1(), func(c *Config) {
+			c.Policy.Rules.Set(syscall.SIGHUP, syscall.SIGTERM)
+		}), procs("10/1/10", "11/10/10"), []step{
+			{sig(syscall.SIGHUP), "TERM>group", nil},
+			{exited(true, "10=sig15"), "arm grace 5s", procs("11/1/10")},
+		}},
+		{"a reused pid is a new process: its record does not carry over", base(), procs("10/100/10", "30/100/30@5"), []step{
+			{sig(syscall.SIGTERM), "TERM>group", nil},
+			{exited(true, "10=sig15"), "TERM>30 CONT>30 arm grace 5s", procs("30/100/30@5")},
+			{exited(true, "30=0"), "", procs("31/100/31@9")},
+			{exited(true), "", procs("30/100/30@9", "31/100/31@9")},
+		}},
+		{"a pid reused after its record: not spared as told", with(pid1(), func(c *Config) {
+			c.Stop = forward.SetOf(syscall.SIGQUIT)
+		}), procs("10/1/10", "11/10/10@5"), []step{
+			{sig(syscall.SIGTERM), "TERM>group", nil},
+			{exited(true, "10=sig15"), "TERM>11 CONT>11 arm grace 5s", procs("11/1/11@9")},
 		}},
 
 		// A stop during the drain (item 3) and other signals.
@@ -218,9 +297,9 @@ func TestRules(t *testing.T) {
 			{sig(syscall.SIGINT), "", nil},
 		}},
 		{"not PID 1: a stop during the drain does not reach those initd already sent it", base(), procs("11/100/10", "30/100/30"), []step{
-			{exited(true, "10=0"), "TERM>group CONT>group TERM>30 CONT>30 arm grace 5s", nil},
+			{exited(true, "10=0"), "TERM>pgrp CONT>pgrp TERM>30 CONT>30 arm grace 5s", nil},
 			{sig(syscall.SIGTERM), "", nil},
-			{sig(syscall.SIGUSR1), "USR1>group USR1>30", nil},
+			{sig(syscall.SIGUSR1), "USR1>pgrp USR1>30", nil},
 		}},
 		{"a rewritten stop during the drain: the delivered signal counts", with(pid1(), func(c *Config) {
 			c.Policy.Rules.Set(syscall.SIGTERM, syscall.SIGQUIT)
@@ -230,37 +309,37 @@ func TestRules(t *testing.T) {
 			{sig(syscall.SIGTERM), "", nil},
 		}},
 		{"nothing is forwarded once SIGKILL is under way", base(), procs("30/100/30"), []step{
-			{exited(true, "10=0"), "TERM>group CONT>group TERM>30 CONT>30 arm grace 5s", nil},
-			{fire(GraceTimer), "KILL>group KILL>30 arm kill-wait 1s", nil},
+			{exited(true, "10=0"), "TERM>pgrp CONT>pgrp TERM>30 CONT>30 arm grace 5s", nil},
+			{fire(GraceTimer), "KILL>pgrp KILL>30 arm kill-wait 1s", nil},
 			{sig(syscall.SIGTERM), "", nil},
 			{exited(false, "30=sig9"), "disarm kill-wait exit 0", nil},
 		}},
 
 		// Not PID 1: only initd's own tree.
 		{"not PID 1: never kill(-1); only the group and initd's own children", base(), procs("11/10/10", "30/100/30", "40/1/40", "41/30/30"), []step{
-			{exited(true, "10=0"), "TERM>group CONT>group TERM>30 CONT>30 arm grace 5s", nil},
-			{fire(GraceTimer), "KILL>group KILL>30 arm kill-wait 1s", nil},
+			{exited(true, "10=0"), "TERM>pgrp CONT>pgrp TERM>30 CONT>30 arm grace 5s", nil},
+			{fire(GraceTimer), "KILL>pgrp KILL>30 arm kill-wait 1s", nil},
 		}},
 		{"not PID 1: an orphan adopted later gets its own SIGTERM, none gets two", base(), procs("30/100/30", "31/30/30", "50/100/50"), []step{
-			{exited(true, "10=0"), "TERM>group CONT>group TERM>30 CONT>30 TERM>50 CONT>50 arm grace 5s", nil},
+			{exited(true, "10=0"), "TERM>pgrp CONT>pgrp TERM>30 CONT>30 TERM>50 CONT>50 arm grace 5s", nil},
 			{exited(true, "30=0"), "TERM>31 CONT>31", procs("31/100/30", "50/100/50")},
 			{exited(true, "31=0"), "", procs("50/100/50")},
 			{exited(true), "TERM>32 CONT>32", procs("50/100/50", "32/100/32")},
 			{exited(true), "", procs("50/100/50", "32/100/32")},
 		}},
 		{"not PID 1: orphans of killed processes are killed too", base(), procs("30/100/30"), []step{
-			{exited(true, "10=0"), "TERM>group CONT>group TERM>30 CONT>30 arm grace 5s", nil},
-			{fire(GraceTimer), "KILL>group KILL>30 arm kill-wait 1s", nil},
-			{exited(true, "30=sig9"), "KILL>group KILL>30", nil},
+			{exited(true, "10=0"), "TERM>pgrp CONT>pgrp TERM>30 CONT>30 arm grace 5s", nil},
+			{fire(GraceTimer), "KILL>pgrp KILL>30 arm kill-wait 1s", nil},
+			{exited(true, "30=sig9"), "KILL>pgrp KILL>30", nil},
 			{fire(KillWaitTimer), "exit 0", nil},
 		}},
 		{"not PID 1, --grace 0: SIGKILL what is left (item 8)", with(base(), func(c *Config) { c.Grace = 0 }), procs("30/100/30"), []step{
-			{exited(true, "10=0"), "KILL>group KILL>30 arm kill-wait 1s", nil},
+			{exited(true, "10=0"), "KILL>pgrp KILL>30 arm kill-wait 1s", nil},
 			{exited(false, "30=sig9"), "disarm kill-wait exit 0", nil},
 		}},
 		{"not PID 1 without /proc: the grace period ends on time (item 5)", base(), nil, []step{
-			{exited(true, "10=0"), "TERM>group CONT>group arm grace 5s", nil},
-			{fire(GraceTimer), "KILL>group exit 0", nil},
+			{exited(true, "10=0"), "TERM>pgrp CONT>pgrp arm grace 5s", nil},
+			{fire(GraceTimer), "KILL>pgrp exit 0", nil},
 		}},
 		{"PID 1 without its own /proc: a told group, others unseen (item 6)", pid1(), nil, []step{
 			{sig(syscall.SIGTERM), "TERM>group", nil},
@@ -273,31 +352,82 @@ func TestRules(t *testing.T) {
 			{sig(syscall.SIGTERM), "", nil},
 		}},
 
-		// The shell's status (issue 11, item 7).
-		{"a shell killed by the forwarded stop: the status of the command it ran", pid1(), procs("11/1/10", "12/11/10"), []step{
+		// The shell's status (issue 16, item 3): sh -c, waiting for
+		// exactly one command when the stop was delivered.
+		{"a shell killed by the forwarded stop: the status of the command it ran", shell(pid1()), procs("10/1/10=sh", "11/10/10"), []step{
 			{sig(syscall.SIGTERM), "TERM>group", nil},
-			{exited(true, "10=sig15"), "arm grace 5s", nil},
+			{exited(true, "10=sig15"), "arm grace 5s", procs("11/1/10")},
 			{exited(false, "11=3"), "disarm grace exit 3", nil},
 		}},
-		{"--report-shell: the shell's own status", with(pid1(), func(c *Config) { c.ReportShell = true }), procs("11/1/10"), []step{
+		{"--report-shell: the shell's own status", with(shell(pid1()), func(c *Config) { c.ReportShell = true }), procs("10/1/10=sh", "11/10/10"), []step{
 			{sig(syscall.SIGTERM), "TERM>group", nil},
-			{exited(true, "10=sig15"), "arm grace 5s", nil},
+			{exited(true, "10=sig15"), "arm grace 5s", procs("11/1/10")},
 			{exited(false, "11=3"), "disarm grace exit 143", nil},
 		}},
-		{"two commands left: no telling which one the shell ran", pid1(), procs("11/1/10", "12/1/10"), []step{
+		{"not a shell running -c: the main child's own status", pid1(), procs("10/1/10=sh", "11/10/10"), []step{
 			{sig(syscall.SIGTERM), "TERM>group", nil},
-			{exited(true, "10=sig15"), "arm grace 5s", nil},
-			{exited(false, "11=3", "12=0"), "disarm grace exit 143", nil},
-		}},
-		{"a shell that died of something initd did not send keeps its status", pid1(), procs("11/1/10"), []step{
-			{exited(true, "10=sig15"), "TERM>all CONT>all arm grace 5s", nil},
+			{exited(true, "10=sig15"), "arm grace 5s", procs("11/1/10")},
 			{exited(false, "11=3"), "disarm grace exit 143", nil},
 		}},
-		{"the command SIGKILLed at the end of the grace period: 137", base(), procs("11/100/10"), []step{
+		{"a shell that exec'd its last command is that command: its own status", shell(pid1()), procs("10/1/10=sleep", "11/10/10"), []step{
 			{sig(syscall.SIGTERM), "TERM>group", nil},
-			{exited(true, "10=sig15"), "arm grace 5s", nil},
-			{fire(GraceTimer), "KILL>group arm kill-wait 1s", nil},
+			{exited(true, "10=sig15"), "arm grace 5s", procs("11/1/10")},
+			{exited(false, "11=7"), "disarm grace exit 143", nil},
+		}},
+		{"a shell with two children when stopped (worker & app): its own status", shell(pid1()), procs("10/1/10=sh", "12/10/10", "11/10/10"), []step{
+			{sig(syscall.SIGTERM), "TERM>group", nil},
+			{exited(true, "10=sig15", "12=sig15"), "arm grace 5s", procs("11/1/10")},
+			{exited(false, "11=7"), "disarm grace exit 143", nil},
+		}},
+		{"the one command was reaped before the shell died: the shell's status", shell(pid1()), procs("10/1/10=sh", "11/10/10@3"), []step{
+			{sig(syscall.SIGTERM), "TERM>group", nil},
+			{exited(true, "10=sig15"), "arm grace 5s", procs("11/1/10@8")},
+			{exited(false, "11=3"), "disarm grace exit 143", nil},
+		}},
+		{"a shell that died of something initd did not send keeps its status", shell(pid1()), procs("10/1/10=sh", "11/10/10"), []step{
+			{exited(true, "10=sig15"), "TERM>all CONT>all arm grace 5s", procs("11/1/10")},
+			{exited(false, "11=3"), "disarm grace exit 143", nil},
+		}},
+		{"the command SIGKILLed at the end of the grace period: 137", shell(base()), procs("10/100/10=sh", "11/10/10"), []step{
+			{sig(syscall.SIGTERM), "TERM>group", nil},
+			{exited(true, "10=sig15"), "arm grace 5s", procs("11/100/10")},
+			{fire(GraceTimer), "KILL>pgrp arm kill-wait 1s", nil},
 			{exited(false, "11=sig9"), "disarm kill-wait exit 137", nil},
+		}},
+		{"PID 1: the command outlives the grace period: 137, as documented (item 4)", shell(pid1()), procs("10/1/10=sh", "11/10/10"), []step{
+			{sig(syscall.SIGTERM), "TERM>group", nil},
+			{exited(true, "10=sig15"), "arm grace 5s", procs("11/1/10")},
+			{fire(GraceTimer), "KILL>all exit 137", nil},
+		}},
+
+		// --stop-delay (issue 18).
+		{"--stop-delay holds the stop, then forwards it and starts --kill-after", delay(pid1()), procs(), []step{
+			{sig(syscall.SIGTERM), "arm stop-delay 3s", nil},
+			{sig(syscall.SIGUSR1), "USR1>group", nil},
+			{sig(syscall.SIGHUP), "HUP>group", nil},
+			{fire(StopDelayTimer), "TERM>group arm kill-after 2s", nil},
+			{sig(syscall.SIGTERM), "TERM>group", nil},
+			{fire(KillAfterTimer), "KILL>group", nil},
+		}},
+		{"--stop-delay: a second stop is forwarded at once and ends the delay", delay(pid1()), procs(), []step{
+			{sig(syscall.SIGTERM), "arm stop-delay 3s", nil},
+			{sig(syscall.SIGINT), "disarm stop-delay INT>group arm kill-after 2s", nil},
+			{fire(StopDelayTimer), "", nil},
+			{exited(false, "10=sig2"), "disarm kill-after exit 130", nil},
+		}},
+		{"--stop-delay: the child's exit ends the delay; the others get initd's SIGTERM", delay(pid1()), procs("10/1/10", "11/10/10"), []step{
+			{sig(syscall.SIGTERM), "arm stop-delay 3s", nil},
+			{exited(true, "10=0"), "disarm stop-delay TERM>all CONT>all arm grace 5s", procs("11/1/10")},
+			{fire(StopDelayTimer), "", nil},
+		}},
+		{"--stop-delay: the rewrite applies to the held signal", with(delay(pid1()), func(c *Config) {
+			c.Policy.Rules.Set(syscall.SIGTERM, syscall.SIGQUIT)
+		}), procs(), []step{
+			{sig(syscall.SIGTERM), "arm stop-delay 3s", nil},
+			{fire(StopDelayTimer), "QUIT>group arm kill-after 2s", nil},
+		}},
+		{"--stop-delay does not delay --pause", with(delay(pid1()), func(c *Config) { c.Pause = true }), procs(), []step{
+			{sig(syscall.SIGTERM), "exit 0", nil},
 		}},
 
 		// Pause.

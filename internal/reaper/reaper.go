@@ -46,6 +46,9 @@ import (
 type Exit struct {
 	Pid    int
 	Status syscall.WaitStatus
+	// Lost: the kernel released the child and its status could not be
+	// read back (ExitOf failed); Status means nothing.
+	Lost bool
 }
 
 // Reap collects every child that has exited and returns them, in the order
@@ -66,7 +69,7 @@ func Reap(buf []Exit) (exits []Exit, left bool) {
 		case pid == 0: // children exist, none has exited
 			return exits, true
 		}
-		exits = append(exits, Exit{pid, ws})
+		exits = append(exits, Exit{Pid: pid, Status: ws})
 	}
 }
 

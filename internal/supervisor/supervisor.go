@@ -25,7 +25,19 @@
 //     --pause stays in kernel mode for good.
 //
 // collect is the one place where "children exited" and "none are left"
-// are decided, for both sources.
+// are decided, for both sources. As PID 1, once the main child is gone,
+// "left" counts every other process of the namespace, not only initd's
+// children: an exec session (docker exec, kubectl exec) lives in the
+// namespace with a parent outside it, and the drain must wait for it as
+// for the rest. initd waits for those through their pidfds, which turn
+// readable on Go's netpoller when they exit; where pidfd_open fails it
+// looks again every recheck.
+//
+// # Timers
+//
+// The core arms and disarms its timers; each armed one is a sleeping
+// goroutine that reports on one channel, with the generation it was armed
+// in, so that one disarmed or re-armed meanwhile is recognised and dropped.
 //
 // # Idle
 //
@@ -41,7 +53,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/initd/initd/internal/exitstatus"
-	"github.com/initd/initd/internal/forward"
 	"github.com/initd/initd/internal/lifecycle"
 	"github.com/initd/initd/internal/procfs"
 	"github.com/initd/initd/internal/reaper"
@@ -59,12 +70,22 @@ type Options struct {
 }
 
 type shell struct {
-	log      *Log
-	self     int
-	target   forward.Target
-	mainGone bool // the main child was collected: its pid may be reused
-	timers   [lifecycle.NTimers]<-chan struct{}
+	log    *Log
+	self   int
+	pid1   bool
+	target target
+	// The main child was collected: from now on, as PID 1, "left"
+	// includes the processes that are not initd's children.
+	mainGone bool
+	fired    chan fired
+	gen      [lifecycle.NTimers]uint32
 	buf      []reaper.Exit
+
+	// Processes of the namespace that are not initd's children, watched
+	// through their pidfds once the main child is gone (PID 1 only).
+	strangers map[int]stranger
+	gone      chan struct{} // a stranger's pidfd turned readable
+	recheck   <-chan struct{}
 
 	// kernel mode
 	ignored *reaper.ChildSignal // SIGCHLD is ignored until Restore
@@ -78,15 +99,16 @@ type shell struct {
 // status if the child cannot start, and with exitstatus.Setup if the reap
 // mode asked for is not available.
 func Run(o *Options, sub *Subscription) int {
-	s := &shell{log: o.Log, self: os.Getpid(), target: forward.Target{Pidfd: -1}}
+	s := &shell{log: o.Log, self: os.Getpid(), target: target{pidfd: -1}, fired: make(chan fired, 1)}
 	cfg := o.Lifecycle
 	cfg.PID1 = s.self == 1
+	s.pid1 = cfg.PID1
 	if !cfg.PID1 {
 		if err := reaper.SetSubreaper(); err != nil {
 			s.log.Error("cannot become a child subreaper, orphans will escape: ", err.Error())
 		}
 	}
-	mode, ok := chooseMode(o.Reap, cfg.WarnReap)
+	mode, ok := chooseMode(o.Reap, cfg.WarnReap, reaper.KernelReapSupported())
 	if !ok {
 		sub.pin.restore()
 		s.log.Error("--reap=kernel: this kernel cannot report the exit of a child it released (needs Linux 6.15 or later with pidfds)")
@@ -112,7 +134,7 @@ func Run(o *Options, sub *Subscription) int {
 			return e.Code
 		}
 		child = pid
-		s.target = forward.Target{Pid: pid, Pidfd: pidfd, Group: !cfg.SingleChild}
+		s.target = target{pid: pid, pidfd: pidfd}
 		s.log.Info("started ", o.Argv[0], " as pid ", itoa(pid))
 		if mode == reaper.Kernel {
 			s.watch(pidfd)
@@ -147,21 +169,21 @@ func Run(o *Options, sub *Subscription) int {
 			ev = s.collect(nil)
 		case <-s.exited:
 			s.exited = nil
-			ws, ok := reaper.ExitOf(s.target.Pid, s.target.Pidfd)
-			if !ok {
-				s.log.Error("lost the exit status of pid ", itoa(s.target.Pid))
-				ws = syscall.WaitStatus(exitstatus.Setup << 8)
-			}
-			ev = s.collect(&reaper.Exit{Pid: s.target.Pid, Status: ws})
+			ws, ok := reaper.ExitOf(s.target.pid, s.target.pidfd)
+			ev = s.collect(&reaper.Exit{Pid: s.target.pid, Status: ws, Lost: !ok})
+		case <-s.gone:
+			ev = s.collect(nil)
+		case <-s.recheck:
+			s.recheck = nil
+			ev = s.collect(nil)
 		case sig := <-sub.sigs:
 			n := sig.(syscall.Signal)
 			ev = lifecycle.Event{Kind: lifecycle.Signal, Sig: n}
-		case <-s.timers[lifecycle.KillAfterTimer]:
-			ev = lifecycle.Event{Kind: lifecycle.Timeout, Timer: lifecycle.KillAfterTimer}
-		case <-s.timers[lifecycle.GraceTimer]:
-			ev = lifecycle.Event{Kind: lifecycle.Timeout, Timer: lifecycle.GraceTimer}
-		case <-s.timers[lifecycle.KillWaitTimer]:
-			ev = lifecycle.Event{Kind: lifecycle.Timeout, Timer: lifecycle.KillWaitTimer}
+		case f := <-s.fired:
+			if f.gen != s.gen[f.timer] {
+				continue // disarmed or re-armed since
+			}
+			ev = lifecycle.Event{Kind: lifecycle.Timeout, Timer: f.timer}
 		}
 		if code, done := s.do(core.Step(ev)); done {
 			return code
@@ -169,16 +191,17 @@ func Run(o *Options, sub *Subscription) int {
 	}
 }
 
-// chooseMode resolves Auto. -w has to see every zombie, so it means Wait.
+// chooseMode resolves Auto, given whether the kernel can report the exit
+// of a child it released. -w has to see every zombie, so it means Wait.
 // ok is false when Kernel was asked for and the kernel cannot do it.
-func chooseMode(asked reaper.ReapMode, warnReap bool) (reaper.ReapMode, bool) {
+func chooseMode(asked reaper.ReapMode, warnReap, supported bool) (reaper.ReapMode, bool) {
 	switch asked {
 	case reaper.Wait:
 		return reaper.Wait, true
 	case reaper.Kernel:
-		return reaper.Kernel, reaper.KernelReapSupported()
+		return reaper.Kernel, supported
 	}
-	if !warnReap && reaper.KernelReapSupported() {
+	if !warnReap && supported {
 		return reaper.Kernel, true
 	}
 	return reaper.Wait, true
@@ -203,26 +226,17 @@ func (s *shell) watch(pidfd int) {
 		return
 	}
 	f := os.NewFile(uintptr(pidfd), "pidfd")
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return
-	}
 	s.ignoreChildren()
 	if s.ignored == nil {
 		return
 	}
 	s.pidfile = f
 	s.exited = make(chan struct{}, 1)
-	go func() {
-		// Read blocks on the netpoller, not in a system call, until the
-		// pidfd is readable: the child has exited.
-		rc.Read(func(fd uintptr) bool {
-			p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			n, _ := unix.Poll(p, 0)
-			return n > 0
-		})
-		s.exited <- struct{}{}
-	}()
+	if !await(f, s.exited) {
+		s.exited = nil
+		s.ignored.Restore()
+		s.ignored = nil
+	}
 }
 
 // collect turns the children that exited into an Exited event: main, when
@@ -244,7 +258,7 @@ func (s *shell) collect(main *reaper.Exit) lifecycle.Event {
 	}
 	s.buf = exits
 	for _, e := range exits {
-		if e.Pid == s.target.Pid && s.target.Pid != 0 {
+		if e.Pid == s.target.pid && s.target.pid != 0 {
 			s.mainGone = true
 			if s.exited != nil {
 				// A SIGCHLD from before SIGCHLD was ignored reaped the
@@ -255,7 +269,82 @@ func (s *shell) collect(main *reaper.Exit) lifecycle.Event {
 			}
 		}
 	}
+	if !left && s.pid1 && s.mainGone {
+		left = s.strangersLeft()
+	}
 	return lifecycle.Event{Kind: lifecycle.Exited, Exits: exits, Left: left}
+}
+
+// strangersLeft reports whether the namespace holds a process other than
+// initd, which then cannot be initd's child (initd has none): it watches
+// each one's pidfd so that its exit wakes the loop.
+func (s *shell) strangersLeft() bool {
+	ps, ok := procfs.List(s.self)
+	if !ok {
+		return false // nothing to wait for that initd could see
+	}
+	if s.strangers == nil {
+		s.strangers = map[int]stranger{}
+		s.gone = make(chan struct{}, 1)
+	}
+	seen := make(map[int]bool, len(ps))
+	unwatched := false
+	for _, p := range ps {
+		seen[p.Pid] = true
+		if _, ok := s.strangers[p.Pid]; ok {
+			continue
+		}
+		fd, err := unix.PidfdOpen(p.Pid, unix.PIDFD_NONBLOCK)
+		if err == unix.ESRCH {
+			continue // gone already
+		}
+		if err != nil {
+			unwatched = true // no pidfds here: look again soon
+			continue
+		}
+		if readable(fd) {
+			// Exited already, a zombie its parent outside has yet to
+			// reap: nothing to wait for, and no watch to wake the loop
+			// again and again.
+			unix.Close(fd)
+			continue
+		}
+		f := os.NewFile(uintptr(fd), "pidfd")
+		if !await(f, s.gone) {
+			f.Close()
+			unwatched = true
+			continue
+		}
+		s.strangers[p.Pid] = stranger{f, fd}
+	}
+	for pid, st := range s.strangers {
+		if !seen[pid] || readable(st.fd) {
+			st.f.Close()
+			delete(s.strangers, pid)
+		}
+	}
+	if unwatched && s.recheck == nil {
+		s.recheck = sleep(recheck)
+	}
+	return len(s.strangers) > 0 || unwatched
+}
+
+// recheck is how often initd looks for the exit of processes it cannot
+// watch through a pidfd.
+const recheck = 50 * time.Millisecond
+
+// stranger is a process of the namespace that is not initd's child, and
+// its pidfd: f keeps it open and on the netpoller, fd is for poll(2).
+type stranger struct {
+	f  *os.File
+	fd int
+}
+
+// readable reports whether a pidfd is readable: its process has exited.
+func readable(pidfd int) bool {
+	p := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	n, _ := unix.Poll(p, 0)
+	return n > 0
 }
 
 // do carries out the core's actions. done is true at Exit.
@@ -265,9 +354,10 @@ func (s *shell) do(acts []lifecycle.Action) (code int, done bool) {
 		case lifecycle.Send:
 			s.send(a)
 		case lifecycle.Arm:
-			s.timers[a.Timer] = after(a.After)
+			s.gen[a.Timer]++
+			s.arm(a.Timer, s.gen[a.Timer], a.After)
 		case lifecycle.Disarm:
-			s.timers[a.Timer] = nil
+			s.gen[a.Timer]++
 		case lifecycle.Log:
 			switch a.Level {
 			case 0:
@@ -292,17 +382,11 @@ func (s *shell) send(a lifecycle.Action) {
 	who := ""
 	switch a.To {
 	case lifecycle.Child:
-		t := s.target
-		t.Group = false
-		err, who = t.Send(a.Sig), "pid "+itoa(s.target.Pid)
+		err, who = s.target.sendChild(a.Sig), "pid "+itoa(s.target.pid)
+	case lifecycle.ChildGroup:
+		err, who = s.target.sendChildGroup(a.Sig), "process group "+itoa(s.target.pid)
 	case lifecycle.Group:
-		// Falling back to the child alone is right only while it is alive.
-		if s.target.Group && !s.mainGone {
-			err = s.target.Send(a.Sig)
-		} else {
-			err = s.target.SendGroup(a.Sig)
-		}
-		who = "process group " + itoa(s.target.Pid)
+		err, who = s.target.sendGroup(a.Sig), "process group "+itoa(s.target.pid)
 	case lifecycle.Everyone:
 		err, who = syscall.Kill(-1, a.Sig), "every process"
 	case lifecycle.Pid:
@@ -313,17 +397,52 @@ func (s *shell) send(a lifecycle.Action) {
 	}
 }
 
-// after delivers once d has passed. A nil channel blocks forever, so an
-// unset timer costs nothing in the select. There are at most three timers
-// per run, so a sleeping goroutine serves instead of time.Timer, whose
-// channel of time.Time pulls time formatting and zone loading (about
-// 40 kB) into the binary. A timer that is no longer wanted is dropped by
-// setting its channel to nil; its goroutine still ends after d.
-func after(d time.Duration) <-chan struct{} {
+// fired is a timer's report.
+type fired struct {
+	timer lifecycle.Timer
+	gen   uint32
+}
+
+// arm reports t, armed in generation gen, on s.fired once d has passed.
+// There are at most four timers per run, so a sleeping goroutine serves
+// instead of time.Timer, whose channel of time.Time pulls time formatting
+// and zone loading (about 40 kB) into the binary. A timer that is no
+// longer wanted still reports, with a generation that no longer counts.
+func (s *shell) arm(t lifecycle.Timer, gen uint32, d time.Duration) {
+	go func() {
+		time.Sleep(d)
+		s.fired <- fired{t, gen}
+	}()
+}
+
+// sleep delivers once, after d.
+func sleep(d time.Duration) <-chan struct{} {
 	c := make(chan struct{}, 1)
 	go func() {
 		time.Sleep(d)
 		c <- struct{}{}
 	}()
 	return c
+}
+
+// await reports on c, without blocking, when the pidfd behind f turns
+// readable: its process has exited. The wait is on the netpoller, not in
+// a system call.
+func await(f *os.File, c chan<- struct{}) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	go func() {
+		rc.Read(func(fd uintptr) bool {
+			p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			n, _ := unix.Poll(p, 0)
+			return n > 0
+		})
+		select {
+		case c <- struct{}{}:
+		default: // a report is pending already: one look serves both
+		}
+	}()
+	return true
 }
