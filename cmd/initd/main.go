@@ -17,13 +17,11 @@ import (
 	"github.com/initd/initd/internal/lifecycle"
 	"github.com/initd/initd/internal/spawn"
 	"github.com/initd/initd/internal/supervisor"
+	"github.com/initd/initd/internal/user"
 )
 
 func main() {
-	// Returns at once unless this process is the socket-activation shim,
-	// which never returns: it has no signals of its own to subscribe to.
-	spawn.RunShim()
-	// Next, so that a stop signal in the first millisecond waits for the
+	// First, so that a stop signal in the first millisecond waits for the
 	// child instead of killing initd (see supervisor.Subscription).
 	sub := supervisor.Subscribe()
 	// Descriptors 0, 1 and 2 are open: since Go 1.22 the runtime opens
@@ -44,23 +42,33 @@ func main() {
 	}
 	switch cfg.Action {
 	case config.Help:
-		os.Stdout.WriteString(config.Usage)
+		supervisor.Stdout(config.Usage)
 		return
 	case config.Version:
-		os.Stdout.WriteString(initd.VersionLine() + "\n")
+		supervisor.Stdout(initd.VersionLine() + "\n")
 		return
 	case config.License:
-		os.Stdout.WriteString(initd.License)
+		supervisor.Stdout(initd.License)
 		return
 	}
 	log.Verbosity = cfg.Verbosity
 
+	env := spawn.Environ()
+	if cfg.User != "" {
+		id, err := user.Resolve(cfg.User)
+		if err != nil {
+			log.Error(err.Error())
+			os.Exit(cfg.Remap.Apply(exitstatus.Setup))
+		}
+		env = id.Environ(env)
+		spawn.RunAs(id)
+	}
 	if cfg.Pdeath != 0 {
 		setPdeath(cfg.Pdeath, log)
 	}
 	code := supervisor.Run(&supervisor.Options{
 		Argv: cfg.Command,
-		Env:  spawn.Environ(),
+		Env:  env,
 		Lifecycle: lifecycle.Config{
 			Pause:       cfg.Pause,
 			SingleChild: cfg.SingleChild,

@@ -414,7 +414,7 @@ func TestSpawnSocketActivation(t *testing.T) {
 			t.Errorf("status %d, stderr %q", code, p.Stderr())
 		}
 	})
-	// Through the shim, the environment is still exact and PATH is still
+	// Socket-activated, the environment is still exact and PATH is still
 	// searched like execvp: p1/foo cannot run, p2/foo is the test binary.
 	dir := t.TempDir()
 	os.Mkdir(filepath.Join(dir, "p1"), 0o755)
@@ -432,7 +432,7 @@ func TestSpawnSocketActivation(t *testing.T) {
 	out := p.Out()
 	pid := prefixed(out, "pid ")
 	if code != 0 || len(pid) != 1 {
-		t.Fatalf("foo in PATH through the shim: status %d, stdout %q, stderr %q", code, out, p.Stderr())
+		t.Fatalf("foo in PATH, socket-activated: status %d, stdout %q, stderr %q", code, out, p.Stderr())
 	}
 	var got []string
 	for _, q := range prefixed(out, "env ") {
@@ -440,11 +440,11 @@ func TestSpawnSocketActivation(t *testing.T) {
 		got = append(got, kv)
 	}
 	if want := append(slices.Clone(env), "LISTEN_PID="+pid[0]); !slices.Equal(got, want) {
-		t.Errorf("through the shim the environment is\n%q\nwant\n%q", got, want)
+		t.Errorf("socket-activated, the environment is\n%q\nwant\n%q", got, want)
 	}
 	code, p = run(t, launch(runOpt{pid1: true}, "env="+path, "listen-pid"), "--", "nosuch")
 	if code != 127 || p.Stderr() != "initd: nosuch: not found in PATH\n" {
-		t.Errorf("a missing command through the shim: status %d, stderr %q", code, p.Stderr())
+		t.Errorf("a missing command, socket-activated: status %d, stderr %q", code, p.Stderr())
 	}
 	// Another process's LISTEN_PID passes through untouched.
 	code, p = run(t, runOpt{pid1: true, env: []string{"LISTEN_PID=999999", "LISTEN_FDS=1"}}, append([]string{"--"}, helper("spawn-report")...)...)
@@ -457,7 +457,7 @@ func TestSpawnSocketActivation(t *testing.T) {
 // runtime unblocks before initd's main runs; an ignored signal stays
 // ignored only where the runtime keeps the inherited SIG_IGN. The docs
 // (README, "Signals") list both sets; this test holds them to it. Through
-// the socket-activation shim the child gets the same.
+// socket activation's raw fork the child gets the same.
 func TestSpawnSignalMaskAndIgnores(t *testing.T) {
 	set := func(sigs ...int) uint64 {
 		var s uint64
@@ -469,9 +469,9 @@ func TestSpawnSignalMaskAndIgnores(t *testing.T) {
 	blockable := ^uint64(0) &^ set(9, 19) // KILL and STOP cannot be blocked
 	unblocked := set(1, 2, 3, 4, 5, 6, 7, 8, 11, 15, 16, 17, 27, 31, 32, 33, 34)
 	keptIgnored := set(1, 2, 32, 34)
-	for _, shim := range []bool{false, true} {
+	for _, activated := range []bool{false, true} {
 		opts := []string{"block=all", "ignore=all"}
-		if shim {
+		if activated {
 			opts = append(opts, "listen-pid")
 		}
 		code, p := run(t, launch(runOpt{pid1: true}, opts...), "--", "/bin/grep", "-E", "^Sig(Blk|Ign):", "/proc/self/status")
@@ -481,8 +481,8 @@ func TestSpawnSignalMaskAndIgnores(t *testing.T) {
 			got[k], _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 		}
 		if code != 0 || got["SigBlk"] != blockable&^unblocked || got["SigIgn"] != keptIgnored {
-			t.Errorf("shim %v: status %d, SigBlk %016x SigIgn %016x; want %016x and %016x\nstderr %q",
-				shim, code, got["SigBlk"], got["SigIgn"], blockable&^unblocked, keptIgnored, p.Stderr())
+			t.Errorf("socket-activated %v: status %d, SigBlk %016x SigIgn %016x; want %016x and %016x\nstderr %q",
+				activated, code, got["SigBlk"], got["SigIgn"], blockable&^unblocked, keptIgnored, p.Stderr())
 		}
 	}
 }

@@ -16,7 +16,7 @@
 // (rewrite, remap) any flag replaces the whole list from the variable.
 // Unset and empty variables are the same. initd passes its environment to
 // the child as it got it, but for LISTEN_PID under socket activation
-// (package spawn).
+// (package spawn) and a missing HOME under --user (package user).
 //
 // # Errors
 //
@@ -35,6 +35,7 @@ import (
 	"github.com/initd/initd/internal/exitstatus"
 	"github.com/initd/initd/internal/forward"
 	"github.com/initd/initd/internal/reaper"
+	"github.com/initd/initd/internal/user"
 )
 
 // DefaultGrace is how long leftovers get after the main child exits.
@@ -67,6 +68,7 @@ type Config struct {
 	Reap        reaper.ReapMode
 	Pdeath      syscall.Signal
 	Pause       bool
+	User        string // --user USER[:GROUP]; "" runs the child as initd's own user
 	Verbosity   int
 	WarnReap    bool // -w: log every reaped zombie
 }
@@ -117,6 +119,9 @@ options:
                            PID 1)
   -p, --pdeath SIGNAL      receive SIGNAL when initd's parent dies
   -P, --pause              run no child: reap zombies, exit 0 on INT or TERM
+  -u, --user USER[:GROUP]  run the command as USER (a name or uid) and GROUP,
+                           looked up in the container's /etc/passwd and
+                           /etc/group; initd itself stays root
   -v, --verbose            more messages; repeat for more
   -w, --warn-reap          log every zombie reaped
   -V, --version            print the version
@@ -127,12 +132,14 @@ environment (a flag wins over its variable):
   INITD_SINGLE_CHILD, INITD_REWRITE (comma-separated), INITD_REMAP_EXIT
   (comma-separated), INITD_GRACE, INITD_KILL_AFTER, INITD_STOP_SIGNALS,
   INITD_STOP_DELAY,
-  INITD_REPORT_SHELL, INITD_REAP, INITD_VERBOSITY;
+  INITD_REPORT_SHELL, INITD_REAP, INITD_VERBOSITY,
+  INITD_USER;
   tini's TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP and
   dumb-init's DUMB_INIT_SETSID=0 are honoured too.
 
 exit status: the child's; 126 command not executable; 127 command not
-found; 2 usage error; 125 initd could not start the child.
+found; 2 usage error; 125 initd could not start the child (or not as
+--user).
 `
 
 // An option is one entry of the option table. Long names are empty for
@@ -163,6 +170,7 @@ var options = []option{
 	{'s', "subreaper", false, setFlag(func(c *Config) {})},
 	{'p', "pdeath", true, func(c *Config, v string) (err error) { c.Pdeath, err = forward.Parse(v); return }},
 	{'P', "pause", false, setFlag(func(c *Config) { c.Pause = true })},
+	{'u', "user", true, func(c *Config, v string) error { c.User = v; return user.CheckSpec(v) }},
 	{'v', "verbose", false, setFlag(func(c *Config) { c.Verbosity++ })},
 	{'w', "warn-reap", false, setFlag(func(c *Config) { c.WarnReap = true })},
 	{'V', "version", false, setFlag(func(c *Config) { c.Action = Version })},
@@ -260,6 +268,8 @@ func Parse(args []string, getenv func(string) string) (*Config, error) {
 	switch {
 	case c.Pause && len(c.Command) > 0:
 		return nil, errors.New("--pause runs no command, but one was given: " + strconv.Quote(c.Command[0]))
+	case c.Pause && c.User != "":
+		return nil, errors.New("--pause runs no command, so --user has none to run as " + strconv.Quote(c.User))
 	case c.Pause:
 	case len(c.Command) == 0:
 		return nil, errors.New("no command given")
@@ -338,6 +348,7 @@ func (c *Config) fromEnv(getenv func(string) string) error {
 		{"INITD_REPORT_SHELL", func(v string) (err error) { c.ReportShell, err = parseBool(v); return }},
 		{"INITD_REAP", func(v string) (err error) { c.Reap, err = parseReap(v); return }},
 		{"INITD_VERBOSITY", func(v string) (err error) { c.Verbosity, err = parseVerbosity(v); return }},
+		{"INITD_USER", func(v string) error { c.User = v; return user.CheckSpec(v) }},
 	}
 	for _, e := range vars {
 		if v := getenv(e.name); v != "" {

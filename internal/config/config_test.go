@@ -338,3 +338,44 @@ func TestShellC(t *testing.T) {
 		}
 	}
 }
+
+func TestUser(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"app"}, nil, ""},
+		{[]string{"--user", "app", "x"}, nil, "app"},
+		{[]string{"--user=1000:1000", "x"}, nil, "1000:1000"},
+		{[]string{"-u", "app:staff", "x"}, nil, "app:staff"},
+		{[]string{"-vuapp", "x"}, nil, "app"},
+		{[]string{"x"}, map[string]string{"INITD_USER": "1000"}, "1000"},
+		// The flag wins over the variable.
+		{[]string{"-u", "app", "x"}, map[string]string{"INITD_USER": "1000"}, "app"},
+	} {
+		c, err := Parse(tt.args, func(k string) string { return tt.env[k] })
+		if err != nil || c.User != tt.want {
+			t.Errorf("Parse(%q, %v): user %q, %v; want %q", tt.args, tt.env, c.User, err, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--user", "", "x"}, nil, `--user: want USER or USER:GROUP, got ""`},
+		{[]string{"--user", ":staff", "x"}, nil, `--user: want USER or USER:GROUP, got ":staff"`},
+		{[]string{"-u", "app:", "x"}, nil, `--user: want USER or USER:GROUP, got "app:"`},
+		{[]string{"-u", "a:b:c", "x"}, nil, `--user: want USER or USER:GROUP, got "a:b:c"`},
+		{[]string{"--user"}, nil, "option --user needs a value"},
+		{[]string{"x"}, map[string]string{"INITD_USER": "app:"}, `INITD_USER="app:": want USER or USER:GROUP, got "app:"`},
+		{[]string{"--pause", "-u", "app"}, nil, `--pause runs no command, so --user has none to run as "app"`},
+		{[]string{"--pause"}, map[string]string{"INITD_USER": "app"}, `--pause runs no command, so --user has none to run as "app"`},
+	} {
+		_, err := Parse(tt.args, func(k string) string { return tt.env[k] })
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("Parse(%q, %v): %v; want the error %q", tt.args, tt.env, err, tt.want)
+		}
+	}
+}

@@ -130,55 +130,29 @@ func hex16(v uint64) string {
 	return strings.Repeat("0", 16-len(s)) + s
 }
 
-func TestListenPidIsOurs(t *testing.T) {
+func TestListenPidIndex(t *testing.T) {
 	self := "LISTEN_PID=" + strconv.Itoa(os.Getpid())
+	one := -1 // LISTEN_PID=1 is ours only as PID 1
+	if os.Getpid() == 1 {
+		one = 0
+	}
 	for _, tt := range []struct {
 		env  []string
-		want bool
+		want int
 	}{
-		{nil, false},
-		{[]string{self}, true},
-		{[]string{"LISTEN_FDS=1", self}, true},
-		{[]string{"LISTEN_PID=1"}, os.Getpid() == 1},
-		{[]string{"LISTEN_PID=" + strconv.Itoa(os.Getpid()) + "0"}, false},
-		{[]string{"LISTEN_PID="}, false},
-		{[]string{"LISTEN_PID=1", self}, os.Getpid() == 1}, // the first counts, as for getenv
-		{[]string{"XLISTEN_PID=" + self[11:]}, false},
+		{nil, -1},
+		{[]string{self}, 0},
+		{[]string{"LISTEN_FDS=1", self}, 1},
+		{[]string{"LISTEN_PID=1"}, one},
+		{[]string{"LISTEN_PID=" + strconv.Itoa(os.Getpid()) + "0"}, -1},
+		{[]string{"LISTEN_PID="}, -1},
+		{[]string{"LISTEN_PID=1", self}, one}, // the first counts, as for getenv
+		{[]string{"XLISTEN_PID=" + self[11:]}, -1},
 	} {
-		if got := listenPidIsOurs(tt.env); got != tt.want {
-			t.Errorf("listenPidIsOurs(%q) = %v, want %v", tt.env, got, tt.want)
+		if got := listenPidIndex(tt.env); got != tt.want {
+			t.Errorf("listenPidIndex(%q) = %d, want %d", tt.env, got, tt.want)
 		}
 	}
-}
-
-func TestShimArgs(t *testing.T) {
-	argv := []string{"app", "-x", ""}
-	env := []string{"A=1", "LISTEN_PID=7", "A=2", "NOEQUALS", "LISTEN_FDS=2"}
-	args := shimArgs(argv, env)
-	gotArgv, gotEnv, ok := parseShim(args, 0, 42)
-	wantEnv := []string{"A=1", "LISTEN_PID=42", "A=2", "NOEQUALS", "LISTEN_FDS=2"}
-	if !ok || !slices.Equal(gotArgv, argv) || !slices.Equal(gotEnv, wantEnv) {
-		t.Errorf("parseShim(shimArgs) = %q, %q, %v; want %q, %q", gotArgv, gotEnv, ok, argv, wantEnv)
-	}
-	// Nothing else is taken for the shim: a user's initd, whatever its
-	// arguments, or the shim's argv with an environment.
-	for _, tt := range []struct {
-		args    []string
-		environ int
-	}{
-		{args, 1},
-		{[]string{"initd", "1", "app"}, 0},
-		{[]string{"/initd", "--", "app"}, 0},
-		{[]string{shimArg0, "x", "app"}, 0},
-		{[]string{shimArg0, "2", "app"}, 0},
-		{[]string{shimArg0, "0", "app"}, 0},
-		{[]string{shimArg0, "1"}, 0},
-	} {
-		if _, _, ok := parseShim(tt.args, tt.environ, 42); ok {
-			t.Errorf("parseShim(%q, %d environment entries) took it for the shim", tt.args, tt.environ)
-		}
-	}
-	RunShim() // the test binary is no shim: this returns
 }
 
 // wait collects the child pid, which the test process has to reap itself.
@@ -196,21 +170,31 @@ func wait(t *testing.T, pid int) syscall.WaitStatus {
 	}
 }
 
-// The spawn without a pipe starts a command, in a process group of its own,
-// and reports a failed exec with the errno of execve.
-func TestForkNoPipe(t *testing.T) {
+// raw forks c with one candidate and no LISTEN_PID to fill in.
+func raw(t *testing.T, path string, argv, env []string) rawResult {
+	t.Helper()
+	res, errno := forkRaw(&rawChild{paths: []string{path}, argv: argv, env: env, listenPid: -1})
+	if errno != 0 {
+		t.Fatalf("forkRaw(%s): clone: %v", path, errno)
+	}
+	return res
+}
+
+// The raw fork starts a command, in a process group of its own, and
+// reports a failed exec with the errno of execve.
+func TestForkRaw(t *testing.T) {
 	dir := t.TempDir()
 	script := filepath.Join(dir, "s")
 	os.WriteFile(script, []byte("#!/bin/sh\nexit \"$1\"\n"), 0o755)
-	pid, errno := forkNoPipe(script, []string{script, "7"}, []string{"PATH=/usr/bin:/bin"}, false)
-	if errno != 0 {
-		t.Fatalf("forkNoPipe: %v", errno)
+	res := raw(t, script, []string{script, "7"}, []string{"PATH=/usr/bin:/bin"})
+	if res.step != stepNone {
+		t.Fatalf("forkRaw: step %d, errno %v", res.step, res.errno)
 	}
 	// Until it is reaped, even an exited child shows its group.
-	if pgid, err := syscall.Getpgid(pid); err != nil || pgid != pid {
-		t.Errorf("child %d is in process group %d (%v), want its own", pid, pgid, err)
+	if pgid, err := syscall.Getpgid(res.pid); err != nil || pgid != res.pid {
+		t.Errorf("child %d is in process group %d (%v), want its own", res.pid, pgid, err)
 	}
-	if ws := wait(t, pid); ws.ExitStatus() != 7 {
+	if ws := wait(t, res.pid); ws.ExitStatus() != 7 {
 		t.Errorf("child: %v, want exit 7", ws)
 	}
 	// The child gets the signal mask of the thread that forked, as from
@@ -221,11 +205,11 @@ func TestForkNoPipe(t *testing.T) {
 	var mask unix.Sigset_t
 	unix.PthreadSigmask(unix.SIG_SETMASK, nil, &mask)
 	status := filepath.Join(dir, "status")
-	pid, errno = forkNoPipe("/bin/cp", []string{"cp", "/proc/self/status", status}, nil, false)
-	if errno != 0 {
-		t.Fatalf("forkNoPipe: %v", errno)
+	res = raw(t, "/bin/cp", []string{"cp", "/proc/self/status", status}, nil)
+	if res.step != stepNone {
+		t.Fatalf("forkRaw: step %d, errno %v", res.step, res.errno)
 	}
-	wait(t, pid)
+	wait(t, res.pid)
 	b, _ := os.ReadFile(status)
 	if want := "\nSigBlk:\t" + hex16(*(*uint64)(unsafe.Pointer(&mask.Val))) + "\n"; !strings.Contains(string(b), want) {
 		t.Errorf("the child's status %q lacks %q", b, want)
@@ -237,9 +221,54 @@ func TestForkNoPipe(t *testing.T) {
 		{filepath.Join(dir, "missing"), syscall.ENOENT},
 		{dir, syscall.EACCES},
 	} {
-		if _, errno := forkNoPipe(tt.path, []string{tt.path}, nil, false); errno != tt.errno {
-			t.Errorf("forkNoPipe(%s) = %v, want %v", tt.path, errno, tt.errno)
+		if res := raw(t, tt.path, []string{tt.path}, nil); res.step != stepExec || !slices.Equal(res.tried, []syscall.Errno{tt.errno}) {
+			t.Errorf("forkRaw(%s): step %d, tried %v; want %d, [%v]", tt.path, res.step, res.tried, stepExec, tt.errno)
 		}
+	}
+}
+
+// With several candidates the child tries them in order, goes on after
+// the errors search goes on after, stops at any other, and the first that
+// runs wins; it fills in LISTEN_PID with its own pid.
+func TestForkRawCandidates(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	good := filepath.Join(dir, "good")
+	os.WriteFile(good, []byte("#!/bin/sh\necho \"$LISTEN_PID $$ $A\" >"+out+"\n"), 0o755)
+	noexec := filepath.Join(dir, "noexec")
+	os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o644)
+	binary := filepath.Join(dir, "binary")
+	os.WriteFile(binary, []byte("\x7fELF garbage"), 0o755)
+	missing := filepath.Join(dir, "missing")
+	env := []string{"A=1", "LISTEN_PID=1", "B=2"}
+	for _, tt := range []struct {
+		name  string
+		paths []string
+		step  int
+		tried []syscall.Errno
+	}{
+		{"missing, denied, then good", []string{missing, noexec, good, binary}, stepNone, nil},
+		{"stops at ENOEXEC", []string{missing, binary, good}, stepExec, []syscall.Errno{syscall.ENOENT, syscall.ENOEXEC}},
+		{"none runs", []string{missing, noexec}, stepExec, []syscall.Errno{syscall.ENOENT, syscall.EACCES}},
+	} {
+		os.Remove(out)
+		res, errno := forkRaw(&rawChild{paths: tt.paths, argv: []string{"x"}, env: env, listenPid: 1})
+		if errno != 0 || res.step != tt.step || !slices.Equal(res.tried, tt.tried) {
+			t.Errorf("%s: clone %v, step %d, tried %v; want step %d, tried %v", tt.name, errno, res.step, res.tried, tt.step, tt.tried)
+			continue
+		}
+		if res.step != stepNone {
+			continue
+		}
+		wait(t, res.pid)
+		b, _ := os.ReadFile(out)
+		if want := strconv.Itoa(res.pid) + " " + strconv.Itoa(res.pid) + " 1\n"; string(b) != want {
+			t.Errorf("%s: the child printed %q, want %q (LISTEN_PID, its pid, A)", tt.name, b, want)
+		}
+	}
+	// The parent's copy of the environment is untouched.
+	if env[1] != "LISTEN_PID=1" {
+		t.Errorf("the parent's environment changed: %q", env)
 	}
 }
 
@@ -330,4 +359,75 @@ func runSelf(t *testing.T, env string, args ...string) (string, error) {
 		err = &os.SyscallError{Syscall: "child", Err: syscall.Errno(st.ExitCode())}
 	}
 	return string(out), err
+}
+
+// withoutCap runs f on a thread without capability c in its effective
+// set: a fork from that thread has it neither.
+func withoutCap(t *testing.T, c int, f func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data, saved [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		t.Fatal(err)
+	}
+	saved = data
+	data[c/32].Effective &^= 1 << (c % 32)
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Capset(&hdr, &saved[0])
+	f()
+}
+
+// The raw fork sets the groups, the gid and the uid before the exec, and
+// reports the step that failed; the command never runs then.
+func TestForkRawCredential(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to change ids")
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o777)
+	out := filepath.Join(dir, "out")
+	argv := []string{"sh", "-c", "grep -E '^(Uid|Gid|Groups):' /proc/self/status >" + out}
+	cred := &syscall.Credential{Uid: 4242, Gid: 4343, Groups: []uint32{4343, 50}}
+	run := func() rawResult {
+		t.Helper()
+		res, errno := forkRaw(&rawChild{paths: []string{"/bin/sh"}, argv: argv, listenPid: -1, cred: cred})
+		if errno != 0 {
+			t.Fatalf("clone: %v", errno)
+		}
+		if res.step == stepNone {
+			wait(t, res.pid)
+		}
+		return res
+	}
+	// t.TempDir's parent is not for others to enter.
+	os.Chmod(filepath.Dir(dir), 0o755)
+	if res := run(); res.step != stepNone {
+		t.Fatalf("step %d, errno %v", res.step, res.errno)
+	}
+	b, _ := os.ReadFile(out)
+	got := strings.Join(strings.Fields(string(b)), " ")
+	if want := "Uid: 4242 4242 4242 4242 Gid: 4343 4343 4343 4343 Groups: 50 4343"; got != want {
+		t.Errorf("the child's ids: %q, want %q", got, want)
+	}
+	os.Remove(out)
+	for _, tt := range []struct {
+		cap  int
+		step int
+	}{
+		{unix.CAP_SETGID, stepSetgroups},
+		{unix.CAP_SETUID, stepSetuid},
+	} {
+		withoutCap(t, tt.cap, func() {
+			if res := run(); res.step != tt.step || res.errno != syscall.EPERM {
+				t.Errorf("without capability %d: step %d, errno %v; want %d, EPERM", tt.cap, res.step, res.errno, tt.step)
+			}
+		})
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("without capability %d the command ran", tt.cap)
+		}
+	}
 }

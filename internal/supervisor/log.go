@@ -22,7 +22,17 @@ import (
 // outside merges with them. So Log writes with SIGPIPE blocked on its
 // thread and takes the one a failed write raised off that thread before
 // unblocking: it never reaches the supervisor, and every SIGPIPE that does
-// came from outside. Log is safe for concurrent use.
+// came from outside.
+//
+// SIGTTOU is blocked on that thread too. On a terminal set to "stty
+// tostop" initd writes from a background group once the child's group has
+// the foreground, and the kernel answers such a write with SIGTTOU and a
+// restart; initd catches SIGTTOU to drop it, so the write would restart
+// for ever at full CPU. From a thread that blocks SIGTTOU the kernel lets
+// the write through, as it does for tini, whose signals are all blocked.
+// A child gets the signal mask of the thread that forks it, and no fork
+// runs on this thread while it is locked to the write, so no child
+// inherits the blocked SIGTTOU. Log is safe for concurrent use.
 type Log struct {
 	Verbosity int
 }
@@ -53,14 +63,24 @@ func (l *Log) write(msg []string) {
 		b = append(b, m...)
 	}
 	b = append(b, '\n')
+	write(2, b)
+}
+
+// Stdout writes s to standard output as Log writes to standard error: for
+// --help and --version, which a terminal set to "stty tostop" would
+// otherwise answer the same way.
+func Stdout(s string) { write(1, []byte(s)) }
+
+func write(fd int, b []byte) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var pipe, old unix.Sigset_t
+	var pipe, block, old unix.Sigset_t
 	pipe.Val[0] = 1 << (unix.SIGPIPE - 1)
-	unix.PthreadSigmask(unix.SIG_BLOCK, &pipe, &old)
+	block.Val[0] = pipe.Val[0] | 1<<(unix.SIGTTOU-1)
+	unix.PthreadSigmask(unix.SIG_BLOCK, &block, &old)
 	epipe := false
 	for len(b) > 0 {
-		n, err := syscall.Write(2, b)
+		n, err := syscall.Write(fd, b)
 		if err == syscall.EINTR {
 			continue
 		}
