@@ -49,17 +49,16 @@ func RunAs(id *user.ID) { as = id }
 // when stdin is initd's controlling terminal. Working directory,
 // environment, standard descriptors and descriptors without close-on-exec
 // pass through unchanged; the one exception is socket activation (see
-// listenPidIndex). With wantPidfd it also returns a pidfd of the child
-// (CLONE_PIDFD, Linux 5.3+), or -1 where the kernel gives none or no
-// descriptor is left for one; the caller owns it. When the command cannot
-// start, a terminal's foreground goes back to the group that held it.
-func Start(argv []string, env []string, wantPidfd bool) (pid, pidfd int, err error) {
-	f := &forker{env: env, pidfd: -1, wantPidfd: wantPidfd}
+// listenPidIndex). It also returns a pidfd of the child (CLONE_PIDFD,
+// Linux 5.3+), or -1 where the kernel gives none or no descriptor is left
+// for one; the caller owns it. When the command cannot start, a
+// terminal's foreground goes back to the group that held it, and the
+// Error says why and with which status initd exits.
+func Start(argv []string, env []string) (pid, pidfd int, e *Error) {
+	f := &forker{env: env, pidfd: -1}
 	f.attr.Sys = &syscall.SysProcAttr{Setpgid: true}
 	f.attr.Files = []uintptr{0, 1, 2}
-	if wantPidfd {
-		f.attr.Sys.PidFD = &f.pidfd
-	}
+	f.attr.Sys.PidFD = &f.pidfd
 	if as != nil {
 		f.cred = &syscall.Credential{Uid: as.Uid, Gid: as.Gid, Groups: as.Groups}
 		f.attr.Sys.Credential = f.cred
@@ -83,7 +82,10 @@ func Start(argv []string, env []string, wantPidfd bool) (pid, pidfd int, err err
 		if f.attr.Sys.Foreground {
 			giveBack(fg)
 		}
-		return 0, -1, err
+		if e, ok := err.(*Error); ok {
+			return 0, -1, e
+		}
+		return 0, -1, &Error{exitstatus.Setup, "cannot start " + argv[0] + ": " + err.Error()}
 	}
 	return f.pid, f.pidfd, nil
 }
@@ -112,7 +114,6 @@ type forker struct {
 	cred      *syscall.Credential // nil: initd's own ids
 	pid       int
 	pidfd     int
-	wantPidfd bool
 	noPipe    bool  // the limit on descriptors left no room for ForkExec's pipe
 	err       error // a failure that is not the command's: it ends the search
 }
@@ -244,7 +245,7 @@ func (f *forker) startActivated(listenPid int) error {
 	c := &rawChild{paths: paths, argv: f.argv, env: f.env, listenPid: listenPid, foreground: f.attr.Sys.Foreground, cred: f.cred}
 	// A pidfd where three descriptors are free, as for ForkExec's pipe
 	// and pidfd: after it the poller still finds the two it needs.
-	c.pidfd = f.wantPidfd && spare3()
+	c.pidfd = spare3()
 	res, errno := forkRaw(c)
 	if errno == syscall.EINVAL || errno == syscall.EMFILE || errno == syscall.ENFILE {
 		if c.pidfd {

@@ -282,20 +282,20 @@ func TestStartSearchesOn(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "p1", "foo"), []byte("#!/no/such/interpreter\n"), 0o755)
 	os.WriteFile(filepath.Join(dir, "p2", "foo"), []byte("#!/bin/sh\nexit 7\n"), 0o755)
 	env := []string{"PATH=" + filepath.Join(dir, "p1") + ":" + filepath.Join(dir, "p2")}
-	pid, pidfd, err := Start([]string{"foo"}, env, false)
+	pid, pidfd, err := Start([]string{"foo"}, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pidfd != -1 {
-		t.Errorf("a pidfd without asking: %d", pidfd)
+	if pidfd >= 0 {
+		syscall.Close(pidfd)
 	}
 	if ws := wait(t, pid); ws.ExitStatus() != 7 {
 		t.Errorf("child: %v, want exit 7 from p2/foo", ws)
 	}
 	env = env[:0:0]
 	env = append(env, "PATH="+filepath.Join(dir, "p1"))
-	_, _, err = Start([]string{"foo"}, env, false)
-	if e, ok := err.(*Error); !ok || e.Code != 126 || !strings.Contains(e.Msg, "bad interpreter") {
+	_, _, err = Start([]string{"foo"}, env)
+	if err == nil || err.Code != 126 || !strings.Contains(err.Msg, "bad interpreter") {
 		t.Errorf("only p1/foo: %v, want 126 bad interpreter", err)
 	}
 }
@@ -332,7 +332,7 @@ func TestStartAtLowDescriptorLimit(t *testing.T) {
 		syscall.Close(fds[len(fds)-1])
 		fds = fds[:len(fds)-1]
 	}
-	pid, pidfd, err := Start([]string{"/bin/sh", "-c", "exit 3"}, []string{"PATH=/bin"}, true)
+	pid, pidfd, err := Start([]string{"/bin/sh", "-c", "exit 3"}, []string{"PATH=/bin"})
 	for _, fd := range fds {
 		syscall.Close(fd)
 	}

@@ -58,15 +58,16 @@ func (p cpuPin) restore() {
 // spawn restores the CPU sets and runs start on a thread that certainly
 // has the original set, since the child inherits the set of the thread
 // that forks it.
-func (p cpuPin) spawn(start func() error) error {
+func (p cpuPin) spawn(start func()) {
 	if !p.ok {
-		return start()
+		start()
+		return
 	}
 	p.restore()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	unix.SchedSetaffinity(0, &p.orig)
-	return start()
+	start()
 }
 
 // setAll sets the CPU set of every thread of initd. The threads are found

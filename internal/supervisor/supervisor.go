@@ -124,12 +124,9 @@ func Run(o *Options, sub *Subscription) int {
 	} else {
 		inherited := spawn.InheritedFDs()
 		var pid, pidfd int
-		err := sub.pin.spawn(func() (err error) {
-			pid, pidfd, err = spawn.Start(o.Argv, o.Env, true)
-			return err
-		})
-		if err != nil {
-			e := err.(*spawn.Error)
+		var e *spawn.Error
+		sub.pin.spawn(func() { pid, pidfd, e = spawn.Start(o.Argv, o.Env) })
+		if e != nil {
 			s.log.Error(e.Msg)
 			return e.Code
 		}
