@@ -60,9 +60,11 @@ test: lint build
 	INITD_REAP=wait $(GO) test -race -count=1 ./cmd/initd
 	cd examples && $(GO) test -count=1 -timeout 30m ./...
 
-# Static binaries for every architecture, with SHA256SUMS, into dist/.
+# Static binaries for every architecture, with SHA256SUMS, into dist/,
+# and an OCI image of each (FROM scratch, /initd alone).
 release:
 	scripts/release
+	scripts/image
 
 reproducible:
 	scripts/check-reproducible

@@ -21,7 +21,7 @@ func TestNamespaceMode(t *testing.T) {
 	initd := testenv.Initd(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	got, out := runDemo(ctx, t, "-mode", "namespace", "-podman=false", "-initd", initd)
+	got, out := runDemo(ctx, t, "-mode", "namespace", "-kube=false", "-podman=false", "-initd", initd)
 	const timeout, fast = 10 * time.Second, 3 * time.Second
 	if o := got[labelExec]; o.PID != 1 || o.Stop >= fast || !o.Complete() || o.Exit != 0 {
 		t.Errorf("exec form: want PID 1, under %s, complete trap output, exit 0; got %+v", fast, o)
@@ -53,7 +53,7 @@ func TestPodmanDemo(t *testing.T) {
 	initd := testenv.Initd(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	got, out := runDemo(ctx, t, "-mode", "namespace", "-peers=false", "-initd", initd)
+	got, out := runDemo(ctx, t, "-mode", "namespace", "-peers=false", "-kube=false", "-initd", initd)
 	exec, shell, withInitd := demo.Pods[0].Label, demo.Pods[1].Label, demo.Pods[2].Label
 	const timeout, fast = 10 * time.Second, 5 * time.Second
 	if o := got[exec]; o.PID != 1 || o.Stop >= fast || !o.Complete() || o.Exit != 0 {

@@ -5,10 +5,14 @@
 // printed as a table.
 //
 // It uses a private Docker engine when it can start one (root, dockerd),
-// and plain Linux PID namespaces otherwise. When Podman can run (root,
-// podman, catatonit), a second table follows: the pod manifests
-// examples/pod-*.yml played with "podman kube play" on a private Podman
-// and stopped with "podman pod stop", the talk's "kubectl delete pod".
+// and plain Linux PID namespaces otherwise. A second table follows, the
+// talk's Kubernetes half: the pod manifests examples/pod-*.yml applied
+// with kubectl to a private single-node Kubernetes and stopped with
+// "kubectl delete pod", when the node's binaries are cached ("make kube"
+// builds them; the demo never starts that build itself). Without them,
+// or when no node can start here, the same manifests are played with
+// "podman kube play" on a private Podman and stopped with "podman pod
+// stop", and the demo says so.
 //
 //	cd examples && go run ./demo -initd ../bin/initd
 //	go run ./demo -mode namespace     # skip Docker even when it is there
@@ -64,7 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) ([]demo.O
 	}
 	cache := fs.String("cache", cacheDefault, "where the bootstrapped Debian tarball is kept between runs")
 	peers := fs.Bool("peers", true, "add rows for tini, dumb-init and catatonit when installed")
-	podman := fs.Bool("podman", true, "add the table of the pod manifests under podman kube play when Podman can run")
+	kube := fs.Bool("kube", true, "add the table of the pod manifests on a private kubelet when its binaries are cached (make kube)")
+	podman := fs.Bool("podman", true, "without a kubelet, add the table of the pod manifests under podman kube play when Podman can run")
 	repoFlag := fs.String("repo", "", "the initd checkout (default: found from the current directory)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -139,6 +144,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) ([]demo.O
 	fmt.Fprintln(stdout, "timeout. initd signals the shell's whole process group and then waits for trap.sh")
 	fmt.Fprintln(stdout, "to finish its cleanup. The peers exit as soon as sh dies, and the kernel then kills")
 	fmt.Fprintln(stdout, "trap.sh with the rest of the container: before its handler ran, or in the middle of it.")
+	standIn := ""
+	if *kube {
+		pods, heading, err := runKube(ctx, stderr, repo, initd, *base, *suite, *cache)
+		var setup kubeSetupError
+		switch {
+		case errors.As(err, &setup) && ctx.Err() == nil:
+			fmt.Fprintf(stderr, "no Kubernetes table: %v\n", setup.error)
+			standIn = "No kubelet here (" + setup.Reason() + "): Podman's kube play stands in.\n"
+		case err != nil:
+			return rows, fmt.Errorf("kubernetes: %v", err)
+		default:
+			fmt.Fprintf(stdout, "\n%s\n\n", heading)
+			demo.WriteTable(stdout, pods)
+			fmt.Fprintln(stdout)
+			for _, n := range demo.KubeNotes {
+				fmt.Fprintln(stdout, n)
+			}
+			return finish(append(rows, pods...))
+		}
+	}
 	if *podman {
 		pods, version, err := runPodman(ctx, stderr, repo, initd, *timeout, *base, *suite, *cache)
 		var setup podmanSetupError
@@ -150,19 +175,60 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) ([]demo.O
 		case err != nil:
 			return rows, fmt.Errorf("podman: %v", err)
 		default:
-			fmt.Fprintf(stdout, "\nPodman %s (private state, --network none), podman kube play examples/pod-*.yml,\n", version)
+			fmt.Fprintf(stdout, "\n%sPodman %s (private state, --network none), podman kube play examples/pod-*.yml,\n", standIn, version)
 			fmt.Fprintf(stdout, "stop = podman pod stop -t %d: SIGTERM to every container, SIGKILL after %s\n\n", int(*timeout/time.Second), *timeout)
 			demo.WriteTable(stdout, pods)
 			fmt.Fprintln(stdout, "\n"+demo.KubeNote(version))
 			rows = append(rows, pods...)
 		}
 	}
+	return finish(rows)
+}
+
+// finish returns the rows, and an error if one of them failed.
+func finish(rows []demo.Outcome) ([]demo.Outcome, error) {
 	for _, r := range rows {
 		if r.Err != nil {
 			return rows, fmt.Errorf("%s: %v", r.Variant, r.Err)
 		}
 	}
 	return rows, nil
+}
+
+// kubeSetupError says that no Kubernetes node can run here: its binaries
+// are not built, or it could not be set up.
+type kubeSetupError struct{ error }
+
+// Reason is the short form for the table's heading.
+func (e kubeSetupError) Reason() string {
+	var nb *demo.KubeNotBuilt
+	if errors.As(e.error, &nb) {
+		return "its binaries are not built; make kube builds them, once, in about 15 minutes"
+	}
+	return "it could not start; the reason is above"
+}
+
+// runKube runs the repository's pod manifests on a private Kubernetes
+// node, which it starts and, before returning, stops, when the node's
+// binaries are cached; it never builds them, which takes minutes. It
+// returns the rows and the table's heading. Errors before the pods are
+// applied are kubeSetupErrors.
+func runKube(ctx context.Context, w io.Writer, repo, initd, base, suite, cache string) ([]demo.Outcome, string, error) {
+	if err := demo.KubeUsable(); err != nil {
+		return nil, "", kubeSetupError{err}
+	}
+	bins, err := demo.KubeBinaries(repo, false, w)
+	if err != nil {
+		return nil, "", kubeSetupError{err}
+	}
+	if err := demo.PodmanUsable(); err != nil {
+		return nil, "", kubeSetupError{fmt.Errorf("no Podman to build the images with: %v", err)}
+	}
+	rows, heading, err := demo.KubeDemo(ctx, w, repo, initd, bins, base, suite, cache)
+	if err != nil && rows == nil {
+		return nil, "", kubeSetupError{err}
+	}
+	return rows, heading, err
 }
 
 // podmanSetupError says that Podman cannot run here: it is missing, or its
