@@ -16,7 +16,7 @@ LDFLAGS := -s -w -X=runtime.godebugDefault=$(GODEBUG_DEFAULT) \
 	-X=github.com/initd/initd.commit=$(COMMIT)
 BUILD   := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 
-.PHONY: all build demo test check lint bench behaviour release reproducible clean
+.PHONY: all build demo kube test check lint bench behaviour release reproducible clean
 
 # Every harness (the tests, the examples, the benchmarks, the soak) runs
 # the binary "make build" made, never a build of its own: they find it in
@@ -28,12 +28,20 @@ all: build
 build:
 	$(BUILD) -o bin/initd ./cmd/initd
 
+# The least a Go PID 1 must do (bench/floor), with initd's flags, so that
+# bench/perf can tell what is Go's from what is initd's; floor-early
+# subscribes in its first package's init, for bench/firstms.
+.PHONY: floor
+floor:
+	$(BUILD) -o bin/floor ./bench/floor
+	$(BUILD) -tags early -o bin/floor-early ./bench/floor
+
 demo: build
 	cd examples && $(GO) run ./demo -initd $(INITD_BIN)
 
 # The private Kubernetes node's binaries (kube-apiserver, kubelet, kubectl,
 # kine, containerd), built once per release into a cache directory (about
-# 12 minutes on two cores the first time; at once afterwards). "make demo"
+# 15 minutes on two cores the first time; at once afterwards). "make demo"
 # then prints the kubelet's table, and the tests build them if missing.
 kube:
 	GO=$(GO) tools/kube/build

@@ -1,17 +1,19 @@
 // Command perf measures initd in both reap modes (--reap=kernel and
-// --reap=wait) beside tini, tini-static, dumb-init, catatonit and a direct
-// run of the child (the limit), interleaved in one run so that machine
-// noise hits all alike, and writes
-// bench/results/perf.{json,md,svg}.
+// --reap=wait) beside the floor (bench/floor: the least a Go PID 1 must do,
+// built with initd's flags), tini, tini-static, dumb-init, catatonit and a
+// direct run of the child (the limit), interleaved in one run so that
+// machine noise hits all alike, and writes bench/results/perf.{json,md,svg}.
 //
 //	go run ./bench/perf          # full: 3 runs, idle window at least 2 min
 //	go run ./bench/perf -quick   # about a minute
 //
 // Every figure is a median over the runs of a per-run median (or total);
 // "noise" is the spread of the per-run values, (max-min)/median. Ratios
-// are each initd mode against the best C peer of the same run; for start-up and
-// shutdown they are ratios of overheads (the init's time minus the direct
-// run's). It needs root for PID namespaces.
+// are each initd mode against the floor and against the best C peer of the
+// same run: the first says what initd adds to Go's own cost, the second
+// what a user pays for choosing a Go init. For start-up and shutdown they
+// are ratios of overheads (the init's time minus the direct run's). It
+// needs root for PID namespaces.
 package main
 
 import (
@@ -40,6 +42,7 @@ type config struct {
 	Signals    int // round trips per subject
 	Orphans    int // per init and run
 	Shutdowns  int // per subject and run
+	Memory     int // memory and thread samples per subject and run
 	IdleWindow time.Duration
 }
 
@@ -48,12 +51,13 @@ func main() {
 	quick := flag.Bool("quick", false, "fewer iterations and a shorter idle window: under a minute")
 	runs := flag.Int("runs", 0, "runs (default 3, quick 2)")
 	initdPath := flag.String("initd", "", "initd binary (default: $INITD_BIN, else what make build makes)")
+	floorPath := flag.String("floor", "", "floor binary (default: what make floor makes)")
 	outDir := flag.String("o", "", "results directory (default bench/results in the module)")
 	flag.Parse()
 
-	cfg := config{Runs: 3, Startup: 400, Signals: 2000, Orphans: 10000, Shutdowns: 40, IdleWindow: 120 * time.Second}
+	cfg := config{Runs: 3, Startup: 400, Signals: 2000, Orphans: 10000, Shutdowns: 40, Memory: 7, IdleWindow: 120 * time.Second}
 	if *quick {
-		cfg = config{Quick: true, Runs: 2, Startup: 80, Signals: 300, Orphans: 2000, Shutdowns: 10, IdleWindow: 15 * time.Second}
+		cfg = config{Quick: true, Runs: 2, Startup: 80, Signals: 300, Orphans: 2000, Shutdowns: 10, Memory: 3, IdleWindow: 15 * time.Second}
 	}
 	if *runs > 0 {
 		cfg.Runs = *runs
@@ -71,6 +75,13 @@ func main() {
 			fatal(err)
 		}
 	} else if *initdPath, err = filepath.Abs(*initdPath); err != nil {
+		fatal(err)
+	}
+	if *floorPath == "" {
+		if *floorPath, _, err = harness.FloorBinaries(); err != nil {
+			fatal(err)
+		}
+	} else if *floorPath, err = filepath.Abs(*floorPath); err != nil {
 		fatal(err)
 	}
 	if *outDir == "" {
@@ -91,6 +102,7 @@ func main() {
 	subjects := []harness.Init{harness.Direct,
 		{Name: initdKernel, Path: *initdPath, Flags: []string{"--reap=kernel"}},
 		{Name: initdWait, Path: *initdPath, Flags: []string{"--reap=wait"}},
+		harness.FloorInit(*floorPath),
 	}
 	for _, p := range harness.Peers() {
 		if len(p.Flags) == 0 {
@@ -105,12 +117,7 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	for i, s := range subjects {
-		m := id.mem[i]
-		r.add("rss", s.Name, float64(m.RSS))
-		r.add("anon", s.Name, float64(m.Anon))
-		r.add("pss", s.Name, float64(m.PSS))
-		r.add("threads", s.Name, float64(m.Threads))
+	for _, s := range subjects {
 		if !s.IsDirect() {
 			if st, err := os.Stat(s.Path); err == nil {
 				r.add("size", s.Name, float64(st.Size()))
@@ -125,6 +132,26 @@ func main() {
 		r.addMedians("startup", startup(rot, cfg.Startup, harness.Plain))
 		r.addMedians("startup_pid1", startup(rot, cfg.Startup, harness.PID1))
 		r.addMedians("startup_pid1proc", startup(rot, cfg.Startup, harness.PID1Proc))
+
+		logf("run %d: memory and threads", run+1)
+		mem := memory(rot, cfg.Memory)
+		for _, k := range []struct {
+			key string
+			of  func(harness.Memory) int64
+		}{
+			{"rss", func(m harness.Memory) int64 { return m.RSS }},
+			{"anon", func(m harness.Memory) int64 { return m.Anon }},
+			{"pss", func(m harness.Memory) int64 { return m.PSS }},
+			{"threads", func(m harness.Memory) int64 { return int64(m.Threads) }},
+		} {
+			for name, ms := range mem {
+				var v []float64
+				for _, m := range ms {
+					v = append(v, float64(k.of(m)))
+				}
+				r.add(k.key, name, percentile(v, 50))
+			}
+		}
 
 		logf("run %d: signal round trip", run+1)
 		dir, _ := os.MkdirTemp(tmp, "rt")

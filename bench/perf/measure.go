@@ -317,13 +317,53 @@ func instructions(s harness.Init) (float64, error) {
 	return count, nil
 }
 
+// memory starts every subject n times with /bin/sleep as child (PID 1 of a
+// new namespace; the direct run plainly), one round at a time, and reads
+// each one's memory and threads a second after its start. How many
+// threads the Go runtime makes, and so how many stacks it touches, depends
+// on how its threads met during start-up, which the machine's load decides:
+// one sample per subject could land anywhere in that spread, so the rows
+// are medians of n per run, taken in turns like every other row.
+func memory(subjects []harness.Init, n int) map[string][]harness.Memory {
+	out := map[string][]harness.Memory{}
+	for k := 0; k < n; k++ {
+		var procs []*harness.Proc
+		var names []string
+		for j := range subjects {
+			s := subjects[(j+k)%len(subjects)]
+			mode := harness.PID1
+			if s.IsDirect() {
+				mode = harness.Plain
+			}
+			p, err := harness.Start(s.Argv("/bin/sleep", "1000"), harness.Options{Mode: mode})
+			if err != nil {
+				continue
+			}
+			procs = append(procs, p)
+			names = append(names, s.Name)
+			// Apart, so that their start-ups do not meet.
+			time.Sleep(20 * time.Millisecond)
+		}
+		// Let start-up settle (Go's monitor thread backs off over the
+		// first tens of milliseconds): read the last one a second after
+		// its start.
+		time.Sleep(time.Second)
+		for i, p := range procs {
+			if m, ok := harness.ReadMemory(p.Pid); ok {
+				out[names[i]] = append(out[names[i]], m)
+			}
+			p.Kill()
+		}
+	}
+	return out
+}
+
 // idle is a set of inits left alone with /bin/sleep as child, read at the
 // start and end of the whole benchmark: wake-ups do not depend on load
 // elsewhere, so they can run beside the rest.
 type idle struct {
 	procs []*harness.Proc
 	u0    []harness.Usage
-	mem   []harness.Memory
 	t0    time.Time
 }
 
@@ -346,9 +386,7 @@ func startIdle(subjects []harness.Init) (*idle, error) {
 	time.Sleep(time.Second)
 	for _, p := range id.procs {
 		u, _ := harness.ReadUsage(p.Pid)
-		m, _ := harness.ReadMemory(p.Pid)
 		id.u0 = append(id.u0, u)
-		id.mem = append(id.mem, m)
 	}
 	id.t0 = time.Now()
 	return id, nil

@@ -5,6 +5,7 @@
 package harness
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -94,3 +95,22 @@ func UpdateDoc(name, text string) error {
 	s = s[:i+len(begin)] + "\n" + text + "\n" + s[j:]
 	return os.WriteFile(path, []byte(s), 0o644)
 }
+
+// FloorBinaries are the floor (bench/floor: the least a Go PID 1 must do)
+// and its early-subscribing build, as "make floor" makes them with the
+// flags "make build" gives initd: it runs every time, as initdbin's
+// "make build" does, so that the floor is never older than its source.
+func FloorBinaries() (floor, early string, err error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", "", err
+	}
+	out, err := exec.Command("make", "-s", "-C", root, "floor").CombinedOutput()
+	if err != nil {
+		return "", "", fmt.Errorf("\"make -s -C %s floor\" failed: %v\n%s", root, err, out)
+	}
+	return filepath.Join(root, "bin", "floor"), filepath.Join(root, "bin", "floor-early"), nil
+}
+
+// FloorInit is the floor as a subject: it takes no flags.
+func FloorInit(path string) Init { return Init{Name: "floor", Path: path} }
