@@ -525,10 +525,10 @@ func isDecimal(s string) bool {
 }
 
 func parseBool(s string) (bool, error) {
-	switch strings.ToLower(s) {
-	case "1", "true", "yes", "on":
+	switch forward.Upper(s) {
+	case "1", "TRUE", "YES", "ON":
 		return true, nil
-	case "0", "false", "no", "off":
+	case "0", "FALSE", "NO", "OFF":
 		return false, nil
 	}
 	return false, errors.New("want 1 or 0, got " + strconv.Quote(s))

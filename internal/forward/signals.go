@@ -113,6 +113,19 @@ func ClassOf(sig syscall.Signal) Class {
 	return Forwarded
 }
 
+// Upper returns s with ASCII letters in upper case. Signal names and
+// the words initd parses are ASCII; strings.ToUpper would pull the
+// Unicode case tables into the binary for them.
+func Upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
 // Name returns the signal's name with the SIG prefix, such as "SIGTERM" or
 // "SIGRTMIN+3", or "signal N" for numbers outside 1 to 64.
 func Name(sig syscall.Signal) string {
@@ -139,7 +152,7 @@ func Parse(s string) (syscall.Signal, error) {
 		}
 		return syscall.Signal(n), nil
 	}
-	u := strings.TrimPrefix(strings.ToUpper(s), "SIG")
+	u := strings.TrimPrefix(Upper(s), "SIG")
 	for n, name := range names[:32] {
 		if name != "" && name[3:] == u {
 			return syscall.Signal(n), nil

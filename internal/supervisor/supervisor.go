@@ -276,6 +276,11 @@ func (s *shell) collect(main *reaper.Exit) lifecycle.Event {
 // initd, which then cannot be initd's child (initd has none): it watches
 // each one's pidfd so that its exit wakes the loop.
 func (s *shell) strangersLeft() bool {
+	if len(s.strangers) == 0 && syscall.Kill(-1, 0) == syscall.ESRCH {
+		// No other process at all: spare the listing, which under a
+		// host's /proc reads every process of the host.
+		return false
+	}
 	ps, ok := procfs.List(s.self)
 	if !ok {
 		return false // nothing to wait for that initd could see
