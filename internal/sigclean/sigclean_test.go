@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -54,7 +55,7 @@ func TestMain(m *testing.M) {
 
 // child runs the test binary in role and returns the SigBlk and SigIgn
 // that its child reported.
-func child(t *testing.T, role string) (blk, ign string) {
+func child(t *testing.T, role string) (blk, ign uint64) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), roleEnv+"="+role)
@@ -64,10 +65,10 @@ func child(t *testing.T, role string) (blk, ign string) {
 	}
 	for _, l := range strings.Split(string(out), "\n") {
 		if v, ok := strings.CutPrefix(l, "SigBlk:"); ok {
-			blk = strings.TrimSpace(v)
+			blk, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 		}
 		if v, ok := strings.CutPrefix(l, "SigIgn:"); ok {
-			ign = strings.TrimSpace(v)
+			ign, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
 		}
 	}
 	return blk, ign
@@ -76,13 +77,16 @@ func child(t *testing.T, role string) (blk, ign string) {
 func TestLauncherStartsChildrenClean(t *testing.T) {
 	// Without Launcher the child inherits HUP and INT ignored (0x3) and
 	// USR1 and USR2 blocked (0xa00; the runtime unblocks TERM itself):
-	// the setup is real, and Go does pass it on.
+	// the setup is real, and Go does pass it on. Signals 32 and 34 are
+	// the runtime's own: an ignore of them inherited from whatever ran
+	// the tests is not Go's to undo, and is left out of both checks.
+	const runtimeOwn = 1<<31 | 1<<33
 	blk, ign := child(t, "dirty")
-	if blk != "0000000000000a00" || ign != "0000000000000003" {
-		t.Fatalf("without Launcher: child has SigBlk %s SigIgn %s, want 0000000000000a00 and 0000000000000003", blk, ign)
+	if blk&^runtimeOwn != 0xa00 || ign&^runtimeOwn != 0x3 {
+		t.Fatalf("without Launcher: child has SigBlk %016x SigIgn %016x, want 0000000000000a00 and 0000000000000003", blk, ign)
 	}
 	blk, ign = child(t, "dirty-launcher")
-	if blk != "0000000000000000" || ign != "0000000000000000" {
-		t.Errorf("with Launcher: child has SigBlk %s SigIgn %s, want nothing blocked or ignored", blk, ign)
+	if blk&^runtimeOwn != 0 || ign&^runtimeOwn != 0 {
+		t.Errorf("with Launcher: child has SigBlk %016x SigIgn %016x, want nothing blocked or ignored", blk, ign)
 	}
 }
