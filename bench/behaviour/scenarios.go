@@ -170,6 +170,11 @@ func Scenarios() []Scenario {
 			Run:  stopDelayRow,
 		},
 		Scenario{
+			Name: "the child runs as another user (`--user 65534:65534`): its uid and gid",
+			Why:  "none of the peers can drop privileges for the child (tini #74 and #199 asked for it), so images chain gosu or su-exec behind them; run as documented, their child keeps root",
+			Run:  userRow,
+		},
+		Scenario{
 			Name: "not PID 1: orphans adopted (subreaper), then stopped",
 			Why:  "initd registers as subreaper whenever it is not PID 1, and on exit stops only processes of its own tree",
 			Run:  notPID1Row,
@@ -395,6 +400,63 @@ func stopDelayRow(dir string, i harness.Init) Result {
 		text = "no such option: " + text
 	}
 	return Result{took >= 900*time.Millisecond, text}
+}
+
+// userRow starts sleep and reads its ids from outside. initd runs with
+// --user 65534:65534; the peers have no such option.
+func userRow(dir string, i harness.Init) Result {
+	isInitd := strings.HasPrefix(i.Name, "initd")
+	if isInitd {
+		i.Flags = append(slices.Clip(i.Flags), "--user", "65534:65534")
+	}
+	p, err := harness.Start(i.Argv("/bin/sleep", "30"), harness.Options{Mode: harness.PID1Proc, Dir: dir, Files: quiet()})
+	if err != nil {
+		return Result{false, err.Error()}
+	}
+	defer p.Kill()
+	var ids string
+	harness.Poll(10*time.Second, time.Millisecond, func() bool {
+		for _, st := range below(p.Pid) {
+			if st.Comm == "sleep" {
+				b, _ := os.ReadFile("/proc/" + strconv.Itoa(st.Pid) + "/status")
+				uid, gid := statusField(string(b), "Uid:"), statusField(string(b), "Gid:")
+				ids = "uid " + uid + ", gid " + gid
+				return uid != ""
+			}
+		}
+		return false
+	})
+	if ids == "" {
+		return Result{false, "the child never ran"}
+	}
+	if !isInitd {
+		ids = "no such option: " + ids
+	}
+	return Result{ids == "uid 65534, gid 65534", ids}
+}
+
+// below lists the processes under pid, depth first.
+func below(pid int) []harness.Stat {
+	var out []harness.Stat
+	for _, c := range harness.Children(pid) {
+		out = append(append(out, c), below(c.Pid)...)
+	}
+	return out
+}
+
+// statusField returns the first value of a /proc/PID/status line (the
+// real id of "Uid:"), or "".
+func statusField(status, key string) string {
+	_, rest, ok := strings.Cut(status, "\n"+key)
+	if !ok {
+		return ""
+	}
+	line, _, _ := strings.Cut(rest, "\n")
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
 }
 
 func zombieRow(dir string, i harness.Init) Result {
