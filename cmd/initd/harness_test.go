@@ -565,11 +565,15 @@ func stat(pid int) (procStat, bool) {
 	return procStat{f[0][0], ppid, pgid}, true
 }
 
-// zombies counts zombie children of pid.
+// zombies counts zombie children of pid, as /proc/CHILD/status shows
+// them. Not stat: it reads the state before the parent, so a zombie of an
+// exiting child, re-parented to initd and released by the kernel in one
+// step between the two reads, would pass for a zombie of initd's.
 func zombies(pid int) int {
 	n := 0
 	for _, c := range descendants(pid) {
-		if st, ok := stat(c); ok && st.state == 'Z' && st.ppid == pid {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(c) + "/status")
+		if err == nil && strings.Contains(string(b), "\nState:\tZ") && strings.Contains(string(b), "\nPPid:\t"+strconv.Itoa(pid)+"\n") {
 			n++
 		}
 	}

@@ -166,15 +166,29 @@ func Children(pid int) []Stat {
 	return c
 }
 
-// Zombies counts the unreaped children of pid.
+// Zombies counts the unreaped children of pid. Each zombie that
+// /proc/PID/stat shows is confirmed by ZombieOf, because stat reads the
+// state before the parent: a zombie of one of pid's children, read as
+// "Z" and then re-parented (and at once released, when pid ignores
+// SIGCHLD) before its parent is read, looks like a zombie of pid that
+// never was one.
 func Zombies(pid int) int {
 	n := 0
 	for _, s := range Children(pid) {
-		if s.State == 'Z' {
+		if s.State == 'Z' && ZombieOf(s.Pid, pid) {
 			n++
 		}
 	}
 	return n
+}
+
+// ZombieOf reports whether /proc/PID/status shows a zombie child of
+// parent. status reads the parent first and the state after it, so a
+// process re-parented while it is read shows its new parent with the
+// state it has there.
+func ZombieOf(pid, parent int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	return err == nil && field(b, "PPid:") == int64(parent) && bytes.Contains(b, []byte("\nState:\tZ"))
 }
 
 // ChildExeced reports whether pid has a child whose command name is comm:
