@@ -22,16 +22,13 @@ import (
 
 func main() {
 	// First, so that a stop signal in the first millisecond waits for the
-	// child instead of killing initd (see supervisor.Subscription).
+	// child instead of killing initd (see supervisor.Subscription); it
+	// also leaves initd with one P.
 	sub := supervisor.Subscribe()
 	// Descriptors 0, 1 and 2 are open: since Go 1.22 the runtime opens
 	// /dev/null on any that is closed before main runs (and aborts with
 	// "cannot open standard fds" if it cannot), so neither initd's files
 	// nor the child's can land on them.
-	// One P is all a single event loop needs. Setting it explicitly also
-	// keeps GOMAXPROCS from the environment (which belongs to the app) out
-	// of initd and stops the runtime's periodic cgroup re-reads.
-	runtime.GOMAXPROCS(1)
 
 	log := &supervisor.Log{}
 	cfg, err := config.Parse(os.Args[1:], os.Getenv)
