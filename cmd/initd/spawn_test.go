@@ -160,14 +160,19 @@ func spawnReport(args []string) {
 }
 
 // launch makes o start initd through the launcher with opts.
-func launch(o runOpt, opts ...string) runOpt {
+func launch(o runOpt, opts ...string) runOpt { return launchVia(o, "spawn-launch", opts) }
+
+// launchVia makes o start initd through the helper launcher with opts:
+// the launcher's command line goes in front of initd's, after whatever
+// setups before it put there.
+func launchVia(o runOpt, launcher string, opts []string) runOpt {
 	prev := o.setup
 	o.setup = func(cmd *exec.Cmd) {
 		if prev != nil {
 			prev(cmd)
 		}
 		i := slices.Index(cmd.Args, initdBin)
-		l := append(helper("spawn-launch", opts...), "--")
+		l := append(helper(launcher, opts...), "--")
 		args := append(append(append([]string(nil), cmd.Args[:i]...), l...), cmd.Args[i:]...)
 		if i == 0 {
 			cmd.Path = l[0]

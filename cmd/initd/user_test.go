@@ -100,18 +100,10 @@ func userLaunch(args []string) {
 // namespace of its own; launch (spawn-launch) options added after it come
 // after it.
 func userLaunched(o runOpt, opts ...string) runOpt {
-	prev := o.setup
+	o = launchVia(o, "user-launch", opts)
+	launched := o.setup
 	o.setup = func(cmd *exec.Cmd) {
-		if prev != nil {
-			prev(cmd)
-		}
-		i := slices.Index(cmd.Args, initdBin)
-		l := append(helper("user-launch", opts...), "--")
-		args := append(append(append([]string(nil), cmd.Args[:i]...), l...), cmd.Args[i:]...)
-		if i == 0 {
-			cmd.Path = l[0]
-		}
-		cmd.Args = args
+		launched(cmd)
 		if cmd.SysProcAttr == nil {
 			cmd.SysProcAttr = &syscall.SysProcAttr{}
 		}
