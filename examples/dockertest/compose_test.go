@@ -90,5 +90,5 @@ func TestCompose(t *testing.T) {
 	}
 	o.Exit, _ = strconv.Atoi(strings.TrimSpace(code))
 	t.Logf("%s: PID %d, stop %.1f s, exit %d, %s\n%s", o.Variant, o.PID, o.Stop.Seconds(), o.Exit, o.Verdict(), o.Output)
-	testenv.CheckGraceful(t, o, fast)
+	testenv.CheckGraceful(t, o, beforeKill)
 }

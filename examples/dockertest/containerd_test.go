@@ -69,6 +69,6 @@ func TestContainerd(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	testenv.CheckGraceful(t, got["initd"], fast)
+	testenv.CheckGraceful(t, got["initd"], beforeKill)
 	testenv.CheckKilled(t, got["shell"], stopTimeout, 0)
 }

@@ -59,5 +59,5 @@ func TestInitdImageLoad(t *testing.T) {
 	}
 	o := d.RunDocker(ctx, "copy-from", demo.DockerVariant{Name: "COPY --from=" + tag, Image: "initd-demo/copy-from"}, stopTimeout)
 	t.Logf("%s: PID %d, stop %.1f s, exit %d, %s\n%s", o.Variant, o.PID, o.Stop.Seconds(), o.Exit, o.Verdict(), o.Output)
-	testenv.CheckGraceful(t, o, fast)
+	testenv.CheckGraceful(t, o, beforeKill)
 }

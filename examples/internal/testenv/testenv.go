@@ -172,12 +172,12 @@ func (s *Shared[E]) Get(t *testing.T) (E, string) {
 }
 
 // CheckExecForm asserts what the exec form gives: trap.sh as PID 1,
-// stopped in under fast with its whole cleanup, and exit 0.
-func CheckExecForm(t testing.TB, o demo.Outcome, fast time.Duration) {
+// stopped in under beforeKill with its whole cleanup, and exit 0.
+func CheckExecForm(t testing.TB, o demo.Outcome, beforeKill time.Duration) {
 	t.Helper()
-	if o.PID != 1 || o.Stop >= fast || !o.Complete() || o.Exit != 0 {
+	if o.PID != 1 || o.Stop >= beforeKill || !o.Complete() || o.Exit != 0 {
 		t.Errorf("%s: want trap.sh as PID 1, stopped in under %s with the complete trap output and exit 0; got PID %d, %s, exit %d, output:\n%s",
-			o.Variant, fast, o.PID, o.Stop, o.Exit, o.Output)
+			o.Variant, beforeKill, o.PID, o.Stop, o.Exit, o.Output)
 	}
 }
 
@@ -194,16 +194,16 @@ func CheckKilled(t testing.TB, o demo.Outcome, timeout, slack time.Duration) {
 }
 
 // CheckGraceful asserts what initd gives the shell form: trap.sh
-// running (not PID 1), its whole cleanup for TERM within fast, and
+// running (not PID 1), its whole cleanup for TERM within beforeKill, and
 // trap.sh's own status reported for the shell (ShellFormExit).
-func CheckGraceful(t testing.TB, o demo.Outcome, fast time.Duration) {
+func CheckGraceful(t testing.TB, o demo.Outcome, beforeKill time.Duration) {
 	t.Helper()
 	if o.Err != nil {
 		t.Fatalf("%s: %v\noutput:\n%s", o.Variant, o.Err, o.Output)
 	}
-	if o.PID == 1 || o.PID == 0 || o.Stop >= fast || !o.Complete() || o.Trapped() != "TERM" || o.Exit != ShellFormExit {
+	if o.PID == 1 || o.PID == 0 || o.Stop >= beforeKill || !o.Complete() || o.Trapped() != "TERM" || o.Exit != ShellFormExit {
 		t.Errorf("%s: want trap.sh not PID 1, stopped in under %s with the complete trap output (TERM) and exit %d (trap.sh's own status); got PID %d, %s, exit %d, output:\n%s",
-			o.Variant, fast, ShellFormExit, o.PID, o.Stop, o.Exit, o.Output)
+			o.Variant, beforeKill, ShellFormExit, o.PID, o.Stop, o.Exit, o.Output)
 	}
 }
 
